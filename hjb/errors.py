@@ -1,0 +1,41 @@
+"""Exceptions raised by hjb; each message is one line naming what is wrong and what was expected."""
+
+
+class HJBError(Exception):
+    """Base class of every error hjb raises on bad input or a failed solve."""
+
+
+class ProblemError(HJBError, ValueError):
+    """A control problem is declared inconsistently (discount, dimensions, bounds, parameters)."""
+
+
+class ShapeError(ProblemError):
+    """A problem function returned an array of the wrong shape."""
+
+
+class PDEFileError(HJBError):
+    """A PDE file is missing, does not import, or defines no usable `problem`."""
+
+
+class RunDirError(HJBError):
+    """A path given as a run directory is not one written by `hjb solve`."""
+
+
+class UnknownNameError(HJBError, KeyError):
+    """A name (suite, format, problem, option) is not one of the valid choices."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class TrainingDivergedError(HJBError, FloatingPointError):
+    """Training produced NaN or inf; the last finite weights are kept on the solver."""
+
+    def __init__(self, message: str, iteration: int, last_finite=None):
+        super().__init__(message)
+        self.iteration = iteration
+        self.last_finite = last_finite
+
+
+class BackendError(HJBError, RuntimeError):
+    """DeepXDE is already loaded with a backend other than PyTorch."""

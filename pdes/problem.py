@@ -1,0 +1,168 @@
+"""A controlled diffusion dX = f(X, a) dt + Σ(X, a) dW with reward r(X, a) and discount ρ, on a box."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from hjb.errors import ProblemError, ShapeError
+from hjb.geometry.box import Box
+
+Tensor = torch.Tensor
+DynamicsFn = Callable[[Tensor, Tensor], Tensor]
+PolicyFn = Callable[[Tensor], Tensor]
+GreedyFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+
+
+class ControlProblem:
+    """Maximise E ∫_0^∞ e^{-ρt} r(X_t, a_t) dt over a ∈ R^m for dX = f dt + Σ dW on the box `domain`.
+
+    drift(x, a) -> (n, d), diffusion(x, a) -> (n, d, k), reward(x, a) -> (n, 1) for x (n, d), a (n, m).
+    Optional: action_bounds = (low, high) each of length m; initial_policy(x) -> (n, m), an admissible
+    starting policy (default a ≡ 0 clipped into the bounds); greedy_action(x, ∇V, ∇²V) -> (n, m), the
+    closed-form argmax_a {r + L^a V} when the Hamiltonian is concave in a; parameters, a JSON-ready dict.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        drift: DynamicsFn,
+        diffusion: DynamicsFn,
+        reward: DynamicsFn,
+        discount: float,
+        domain: Box,
+        action_dim: int,
+        action_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+        initial_policy: PolicyFn | None = None,
+        greedy_action: GreedyFn | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ):
+        if not isinstance(name, str) or not name:
+            raise ProblemError(f"problem name must be a non-empty string; got {name!r}")
+        for label, fn in (("drift", drift), ("diffusion", diffusion), ("reward", reward)):
+            if not callable(fn):
+                raise ProblemError(f"{label} must be a callable (x, a) -> tensor; got {type(fn).__name__}")
+        for label, fn in (("initial_policy", initial_policy), ("greedy_action", greedy_action)):
+            if fn is not None and not callable(fn):
+                raise ProblemError(f"{label} must be callable or None; got {type(fn).__name__}")
+        try:
+            rho = float(discount)
+        except (TypeError, ValueError):
+            raise ProblemError(f"discount must be a positive number; got {discount!r}") from None
+        if not (math.isfinite(rho) and rho > 0):
+            raise ProblemError(f"discount must be a positive number (ρ > 0); got {discount!r}")
+        if not isinstance(domain, Box):
+            raise ProblemError(f"domain must be an hjb.geometry.Box; got {type(domain).__name__}")
+        if isinstance(action_dim, bool) or not isinstance(action_dim, (int, np.integer)) or action_dim < 1:
+            raise ProblemError(f"action_dim must be a positive integer; got {action_dim!r}")
+        self.name = name
+        self.drift, self.diffusion, self.reward = drift, diffusion, reward
+        self.discount = rho
+        self.domain = domain
+        self.action_dim = int(action_dim)
+        self.action_bounds = _check_bounds(action_bounds, self.action_dim)
+        self._initial_policy = initial_policy
+        self.greedy_action = greedy_action
+        self.parameters = dict(parameters or {})
+
+    @property
+    def state_dim(self) -> int:
+        """Dimension d of the state."""
+        return self.domain.dim
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, d={self.state_dim}, m={self.action_dim}, ρ={self.discount})"
+
+    def describe(self) -> dict:
+        """JSON-ready description: name, dimensions, discount, domain, bounds and parameters."""
+        bounds = None if self.action_bounds is None else [b.tolist() for b in self.action_bounds]
+        return {
+            "name": self.name,
+            "kind": type(self).__name__,
+            "state_dim": self.state_dim,
+            "action_dim": self.action_dim,
+            "discount": self.discount,
+            "domain": self.domain.to_dict(),
+            "action_bounds": bounds,
+            "has_greedy_action": self.greedy_action is not None,
+            "parameters": _jsonable(self.parameters),
+        }
+
+    def clip_action(self, a: Tensor) -> Tensor:
+        """a (n, m) clipped into the action bounds (unchanged without bounds)."""
+        if self.action_bounds is None:
+            return a
+        low, high = (torch.as_tensor(b, dtype=a.dtype) for b in self.action_bounds)
+        return torch.maximum(torch.minimum(a, high), low)
+
+    def initial_policy(self, x: Tensor) -> Tensor:
+        """The admissible starting policy α_0(x) (n, m): the declared one, else 0 clipped into the bounds."""
+        if self._initial_policy is not None:
+            return self.clip_action(self._initial_policy(x))
+        return self.clip_action(torch.zeros(x.shape[0], self.action_dim, dtype=x.dtype))
+
+    def check_shapes(self, n: int = 5) -> int:
+        """Call every problem function on n points of the domain; raise ShapeError on a wrong shape.
+
+        Returns the noise dimension k of the diffusion (n, d, k).
+        """
+        d, m = self.state_dim, self.action_dim
+        x = torch.as_tensor(self.domain.sample(n, "uniform", seed=0), dtype=torch.float64)
+        a = _checked("initial_policy", self.initial_policy, (x,), (n, m), "(n, m)")
+        _checked("drift", self.drift, (x, a), (n, d), "(n, d)")
+        sigma = _call("diffusion", self.diffusion, (x, a))
+        if sigma.ndim != 3 or sigma.shape[:2] != (n, d):
+            raise ShapeError(
+                f"diffusion returned shape {tuple(sigma.shape)}; expected (n, d, k) = ({n}, {d}, k)"
+            )
+        _checked("reward", self.reward, (x, a), (n, 1), "(n, 1)")
+        if self.greedy_action is not None:
+            dV = torch.zeros(n, d, dtype=x.dtype)
+            d2V = -torch.eye(d, dtype=x.dtype).expand(n, d, d)
+            _checked("greedy_action", self.greedy_action, (x, dV, d2V), (n, m), "(n, m)")
+        return int(sigma.shape[2])
+
+
+def _call(label: str, fn, args) -> Tensor:
+    out = fn(*args)
+    if not isinstance(out, torch.Tensor):
+        raise ShapeError(f"{label} must return a torch.Tensor; got {type(out).__name__}")
+    return out
+
+
+def _checked(label: str, fn, args, expected: tuple, pattern: str) -> Tensor:
+    out = _call(label, fn, args)
+    if tuple(out.shape) != expected:
+        raise ShapeError(f"{label} returned shape {tuple(out.shape)}; expected {pattern} = {expected}")
+    return out
+
+
+def _check_bounds(bounds, m: int):
+    if bounds is None:
+        return None
+    try:
+        low, high = (np.atleast_1d(np.asarray(b, dtype=float)) for b in bounds)
+    except (TypeError, ValueError):
+        raise ProblemError(f"action_bounds must be (low, high) with {m} numbers each; got {bounds!r}") from None
+    if low.shape != (m,) or high.shape != (m,):
+        raise ProblemError(f"action_bounds must be (low, high) with {m} numbers each; got shapes {low.shape}, {high.shape}")
+    if np.any(high < low):
+        raise ProblemError(f"action_bounds need low ≤ high; got low={low.tolist()}, high={high.tolist()}")
+    return low, high
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().tolist()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value

@@ -1,0 +1,38 @@
+"""Residuals derived from a ControlProblem: the Hamiltonian, policy evaluation and the HJB."""
+from __future__ import annotations
+
+import torch
+
+from hjb.errors import ProblemError
+from hjb.pdes.generator import generator
+from hjb.pdes.problem import ControlProblem
+
+Tensor = torch.Tensor
+
+
+def hamiltonian(problem: ControlProblem, x: Tensor, a: Tensor, dV: Tensor, d2V: Tensor) -> Tensor:
+    """r(x, a) + L^a V(x) (n, 1) for x (n, d), a (n, m), ∇V (n, d), ∇²V (n, d, d)."""
+    return problem.reward(x, a) + generator(dV, d2V, problem.drift(x, a), problem.diffusion(x, a))
+
+
+def evaluation_residual(
+    problem: ControlProblem, x: Tensor, V: Tensor, dV: Tensor, d2V: Tensor, a: Tensor
+) -> Tensor:
+    """Policy-evaluation residual ρV − r(x, α(x)) − L^{α(x)} V (n, 1), linear in V, for fixed a = α(x) (n, m)."""
+    return problem.discount * V - hamiltonian(problem, x, a, dV, d2V)
+
+
+def greedy(problem: ControlProblem, x: Tensor, dV: Tensor, d2V: Tensor) -> Tensor:
+    """The problem's closed-form argmax_a {r + L^a V} (n, m), clipped into the action bounds."""
+    if problem.greedy_action is None:
+        raise ProblemError(f"problem {problem.name!r} declares no greedy_action; pass the maximising action instead")
+    return problem.clip_action(problem.greedy_action(x, dV, d2V))
+
+
+def hjb_residual(
+    problem: ControlProblem, x: Tensor, V: Tensor, dV: Tensor, d2V: Tensor, a: Tensor | None = None
+) -> Tensor:
+    """HJB residual ρV − max_a {r + L^a V} (n, 1); the max is taken at `a`, or at the closed-form greedy action."""
+    if a is None:
+        a = greedy(problem, x, dV, d2V)
+    return evaluation_residual(problem, x, V, dV, d2V, a)
