@@ -73,6 +73,12 @@ class Box:
         """The 2^d corners (2^d, d) of the box (the two end points of an interval)."""
         return self.lo + unit_grid(2, self.dim) * (self.hi - self.lo)
 
+    def spread_points(self, n: int, seed: int = 0) -> np.ndarray:
+        """n points (n, d): the corners when 2^d ≤ n/2 (they pin the ends), the rest Sobol inside."""
+        corners = self.boundary_points() if 2**self.dim <= n // 2 else np.empty((0, self.dim))
+        inner = self.sample(n - len(corners), "sobol", seed)
+        return np.concatenate([corners, inner], axis=0)
+
     def subbox(self, fraction: float) -> "Box":
         """The box with the same centre whose sides are `fraction` times as long."""
         centre, half = (self.lo + self.hi) / 2, (self.hi - self.lo) / 2 * fraction

@@ -1,0 +1,78 @@
+"""The value network V_θ: a DeepXDE FNN on box-normalised inputs with an affine output scale."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hjb.backend import dde
+from hjb.geometry.box import Box
+from hjb.pdes.generator import value_derivatives
+
+Tensor = torch.Tensor
+
+
+class Critic:
+    """V_θ(x) = offset + scale · N_θ(z(x)), z mapping the box onto [−1, 1]^d (through log x on log boxes).
+
+    offset and scale are set once from the first Monte Carlo anchors so the network outputs O(1).
+    """
+
+    def __init__(self, box: Box, width: int, depth: int, activation: str = "tanh"):
+        self.box = box
+        self.net = dde.nn.FNN([box.dim] + [width] * depth + [1], activation, "Glorot normal")
+        self.net.register_buffer("v_offset", torch.zeros((), dtype=torch.float64))
+        self.net.register_buffer("v_scale", torch.ones((), dtype=torch.float64))
+        log = box.scale == "log"
+        lo = torch.as_tensor(np.log(box.lo) if log else box.lo, dtype=torch.float64)
+        hi = torch.as_tensor(np.log(box.hi) if log else box.hi, dtype=torch.float64)
+
+        def features(x):
+            u = torch.log(x) if log else x
+            return 2.0 * (u - lo) / (hi - lo) - 1.0
+
+        net = self.net
+        self.net.apply_feature_transform(features)
+        self.net.apply_output_transform(lambda x, y: net.v_offset + net.v_scale * y)
+
+    @property
+    def scale(self) -> float:
+        """Output scale of V (the spread of the first anchor values)."""
+        return float(self.net.v_scale)
+
+    def set_output_scale(self, offset: float, scale: float) -> None:
+        """Fix V = offset + scale · N (called once, from Monte Carlo anchor values)."""
+        self.net.v_offset.fill_(float(offset))
+        self.net.v_scale.fill_(float(scale))
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """V_θ(x) (n, 1)."""
+        return self.net(x)
+
+    def derivatives(self, x: Tensor, hessian: bool = True) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Detached V (n, 1), ∇V (n, d), ∇²V (n, d, d) at x (n, d)."""
+        with torch.enable_grad():
+            xg = x.detach().clone().requires_grad_(True)
+            V = self.net(xg)
+            dV, d2V = value_derivatives(V, xg, create_graph=False, hessian=hessian)
+        return V.detach(), dV.detach(), None if d2V is None else d2V.detach()
+
+    def gradient(self, x: Tensor) -> Tensor:
+        """Detached ∇V (n, d)."""
+        return self.derivatives(x, hessian=False)[1]
+
+    def value(self, x: Tensor) -> Tensor:
+        """Detached V (n,)."""
+        with torch.no_grad():
+            return self.net(x)[:, 0]
+
+    def state(self) -> dict:
+        """A copy of the weights and output scale."""
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+
+    def load_state(self, state: dict) -> None:
+        """Restore weights saved by state()."""
+        self.net.load_state_dict(state)
+
+    def is_finite(self) -> bool:
+        """True when every weight is finite."""
+        return all(torch.isfinite(p).all() for p in self.net.state_dict().values())

@@ -1,0 +1,123 @@
+"""Policy evaluation: fit V_θ to ρV = r(x, α(x)) + L^{α(x)}V on collocation points with DeepXDE,
+pinned by Feynman–Kac anchor values as a PointSetBC."""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from hjb.backend import dde
+from hjb.critic import Critic
+from hjb.pdes.generator import value_derivatives
+from hjb.pdes.problem import ControlProblem
+from hjb.pdes.residuals import evaluation_residual
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Final losses of one evaluation, relative to V's scale: PDE residual MSE / (ρ·scale)², anchor MSE / scale²."""
+
+    pde_loss: float
+    anchor_loss: float
+    steps: int
+    finite: bool
+
+
+class _FrozenActions:
+    """α(x) for the collocation tensor DeepXDE passes at every step, computed once per point set."""
+
+    def __init__(self, policy):
+        self.policy, self._x, self._a = policy, None, None
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self._x is None or self._x.shape != x.shape or not torch.equal(self._x, x.detach()):
+            self._x = x.detach().clone()
+            self._a = self.policy(self._x).detach()
+        return self._a
+
+
+def evaluation_pde(problem: ControlProblem, policy, scale: float):
+    """DeepXDE residual (x, V) ↦ (ρV − r − L^α V) / (ρ·scale) for the fixed policy α."""
+    actions = _FrozenActions(policy)
+    norm = problem.discount * scale
+
+    def pde(x, V):
+        dV, d2V = value_derivatives(V, x)
+        return evaluation_residual(problem, x, V, dV, d2V, actions(x)) / norm
+
+    return pde
+
+
+def _quiet():
+    return contextlib.redirect_stdout(io.StringIO())
+
+
+def evaluate_policy(
+    problem: ControlProblem,
+    critic: Critic,
+    policy,
+    collocation: np.ndarray,
+    anchor_x: np.ndarray,
+    anchor_v: np.ndarray,
+    *,
+    adam_steps: int,
+    learning_rate: float,
+    lbfgs_steps: int,
+    anchor_weight: float,
+    chunk: int = 500,
+    on_chunk=None,
+) -> EvaluationResult:
+    """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
+
+    Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last
+    finite weights.
+    """
+    scale = critic.scale
+    # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
+    bc = dde.icbc.PointSetBC(anchor_x, anchor_v.reshape(-1, 1), component=0)
+    geometry = critic.box.to_deepxde()
+    data = dde.data.PDE(
+        geometry, evaluation_pde(problem, policy, scale), [bc],
+        num_domain=0, num_boundary=0, anchors=np.asarray(collocation, dtype=np.float64), num_test=None,
+    )
+    model = dde.Model(data, critic.net)
+    weights = [1.0, anchor_weight / scale**2]
+    last_good = critic.state()
+    steps = 0
+    losses = (math.nan, math.nan)
+
+    def healthy(loss_values) -> bool:
+        return bool(np.all(np.isfinite(loss_values))) and critic.is_finite()
+
+    with _quiet():
+        model.compile("adam", lr=learning_rate, loss_weights=weights)
+    while steps < adam_steps:
+        n = min(chunk, adam_steps - steps)
+        with _quiet():
+            model.train(iterations=n, display_every=n, verbose=0)
+        steps += n
+        loss = np.asarray(model.train_state.loss_train, dtype=float)
+        if not healthy(loss):
+            critic.load_state(last_good)
+            return EvaluationResult(*losses, steps, finite=False)
+        last_good, losses = critic.state(), (float(loss[0]), float(loss[1]) / anchor_weight)
+        if on_chunk is not None:
+            on_chunk(steps, losses)
+    if lbfgs_steps > 0:
+        dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
+        with _quiet():
+            model.compile("L-BFGS", loss_weights=weights)
+            model.train(display_every=max(lbfgs_steps, 1), verbose=0)
+        loss = np.asarray(model.train_state.loss_train, dtype=float)
+        steps = model.train_state.step
+        if not healthy(loss):
+            critic.load_state(last_good)
+            return EvaluationResult(*losses, steps, finite=False)
+        losses = (float(loss[0]), float(loss[1]) / anchor_weight)
+    return EvaluationResult(*losses, steps, finite=True)

@@ -1,0 +1,69 @@
+"""Feedback policies α(x) (n, m) used in the outer loop: the initial one, greedy from a frozen critic, an actor."""
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from hjb.backend import dde
+from hjb.critic import Critic
+from hjb.pdes.problem import ControlProblem
+from hjb.pdes.residuals import greedy
+
+Tensor = torch.Tensor
+
+
+class InitialPolicy:
+    """The problem's admissible starting policy α_0."""
+
+    kind = "initial"
+
+    def __init__(self, problem: ControlProblem):
+        self.problem = problem
+
+    def __call__(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self.problem.initial_policy(x)
+
+
+class GreedyPolicy:
+    """α(x) = argmax_a {r + L^a V_k} by the problem's closed form, V_k a frozen copy of the critic."""
+
+    kind = "greedy"
+
+    def __init__(self, problem: ControlProblem, critic: Critic):
+        self.problem = problem
+        self.critic = copy.deepcopy(critic)
+        self._needs_hessian = True
+
+    def __call__(self, x: Tensor) -> Tensor:
+        _, dV, d2V = self.critic.derivatives(x)
+        with torch.no_grad():
+            return greedy(self.problem, x, dV, d2V)
+
+
+class ActorPolicy:
+    """α_φ(x): an FNN on box-normalised inputs, squashed into the action bounds by tanh when they exist."""
+
+    kind = "actor"
+
+    def __init__(self, problem: ControlProblem, width: int, depth: int, critic: Critic):
+        self.problem = problem
+        m = problem.action_dim
+        self.net = dde.nn.FNN([problem.state_dim] + [width] * depth + [m], "tanh", "Glorot normal")
+        self.net.apply_feature_transform(critic.net._input_transform)
+        bounds = problem.action_bounds
+        if bounds is not None:
+            low, high = (torch.as_tensor(b, dtype=torch.float64) for b in bounds)
+            self.net.apply_output_transform(lambda x, y: low + (high - low) * (torch.tanh(y) + 1) / 2)
+
+    def action(self, x: Tensor) -> Tensor:
+        """α_φ(x) (n, m) with gradient in φ."""
+        return self.net(x)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self.net(x)
+
+    def state(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}

@@ -1,0 +1,39 @@
+"""Progress display for long solves: one line per chunk of training and per PI iteration, on stderr."""
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    """Prints `PI k/K | stage | losses | residual | elapsed` lines; silent when enabled=False."""
+
+    def __init__(self, total_iterations: int, enabled: bool = True, stream=None, label: str = ""):
+        self.total, self.enabled = total_iterations, enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.label = f"[{label}] " if label else ""
+        self.start = time.perf_counter()
+
+    def _print(self, text: str) -> None:
+        if self.enabled:
+            elapsed = time.perf_counter() - self.start
+            print(f"{self.label}{text} | {elapsed:6.1f}s", file=self.stream, flush=True)
+
+    def training(self, iteration: int, steps: int, pde_loss: float, anchor_loss: float) -> None:
+        """A chunk of critic training finished."""
+        self._print(
+            f"PI {iteration + 1}/{self.total} | evaluation step {steps:5d} | "
+            f"pde {pde_loss:.2e} anchors {anchor_loss:.2e}"
+        )
+
+    def iteration(self, record: dict) -> None:
+        """A PI iteration finished (record from the solver history)."""
+        self._print(
+            f"PI {record['iteration'] + 1}/{self.total} | done | pde {record['pde_loss']:.2e} "
+            f"anchors {record['anchor_loss']:.2e} | HJB residual rms {record['hjb_residual_rms']:.2e} "
+            f"| ΔV {record['value_change']:.2e}"
+        )
+
+    def message(self, text: str) -> None:
+        """A free-form status line."""
+        self._print(text)

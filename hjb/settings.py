@@ -1,0 +1,98 @@
+"""Solver settings: one frozen dataclass, validated on construction, JSON round-trippable."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from hjb.errors import ProblemError, UnknownNameError
+from hjb.geometry.sampling import METHODS
+
+IMPROVEMENTS = ("auto", "greedy", "actor")
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Every knob of policy iteration; defaults suit small (d ≤ 2) problems on a laptop CPU.
+
+    Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
+    Evaluation: `collocation` points (`sampling`), Adam (`adam_steps_first`, then `adam_steps` per PI
+    iteration, `learning_rate`) followed by at most `lbfgs_steps` L-BFGS iterations.
+    Anchors: `anchors` points, each the mean of `anchor_paths` Feynman–Kac paths over `anchor_horizon`
+    (default 1/ρ) with step ≤ `anchor_dt` (shrunk to resolve the closed-loop drift), Richardson-corrected,
+    weighted by `anchor_weight` relative to the PDE residual.
+    Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q for
+    `actor_steps`), or auto (greedy when the problem declares one).
+    Stopping: after `min_iterations`, when the relative value change on the probe set is below
+    `value_tol` and the HJB residual improved by less than `residual_plateau` (a fraction), or at
+    `max_iterations`. `resample_fraction` of the collocation set is redrawn ∝ |residual| each iteration.
+    """
+
+    seed: int = 0
+    width: int = 64
+    depth: int = 3
+    collocation: int = 512
+    sampling: str = "sobol"
+    resample_fraction: float = 0.0
+    adam_steps_first: int = 3000
+    adam_steps: int = 1000
+    learning_rate: float = 1e-3
+    lbfgs_steps: int = 2000
+    anchors: int = 12
+    anchor_paths: int = 1024
+    anchor_horizon: float | None = None
+    anchor_dt: float = 0.05
+    anchor_weight: float = 1.0
+    improvement: str = "auto"
+    actor_width: int = 32
+    actor_depth: int = 2
+    actor_steps: int = 1500
+    actor_learning_rate: float = 1e-3
+    max_iterations: int = 8
+    min_iterations: int = 2
+    value_tol: float = 1e-3
+    residual_plateau: float = 0.1
+    probe_points: int = 1024
+
+    def __post_init__(self):
+        positive_ints = (
+            "width", "depth", "collocation", "anchors", "anchor_paths", "actor_width",
+            "actor_depth", "max_iterations", "probe_points",
+        )
+        for name in positive_ints:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ProblemError(f"setting {name} must be a positive integer; got {value!r}")
+        for name in ("adam_steps_first", "adam_steps", "lbfgs_steps", "actor_steps", "min_iterations", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
+        for name in ("learning_rate", "anchor_dt", "anchor_weight", "actor_learning_rate", "value_tol"):
+            if not getattr(self, name) > 0:
+                raise ProblemError(f"setting {name} must be > 0; got {getattr(self, name)!r}")
+        if self.anchor_horizon is not None and not self.anchor_horizon > 0:
+            raise ProblemError(f"setting anchor_horizon must be > 0 or None; got {self.anchor_horizon!r}")
+        if not 0 <= self.resample_fraction < 1:
+            raise ProblemError(f"setting resample_fraction must be in [0, 1); got {self.resample_fraction!r}")
+        if self.sampling not in METHODS:
+            raise UnknownNameError(f"unknown sampling {self.sampling!r}; expected one of {', '.join(METHODS)}")
+        if self.improvement not in IMPROVEMENTS:
+            raise UnknownNameError(
+                f"unknown improvement {self.improvement!r}; expected one of {', '.join(IMPROVEMENTS)}"
+            )
+
+    def replace(self, **changes) -> "SolverSettings":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SolverSettings":
+        """Inverse of to_dict; unknown keys raise UnknownNameError."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise UnknownNameError(f"unknown solver settings {unknown}; expected names from {sorted(names)}")
+        return cls(**data)
