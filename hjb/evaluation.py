@@ -88,6 +88,7 @@ def evaluate_policy(
     )
     model = dde.Model(data, critic.net)
     weights = [1.0, anchor_weight / scale**2]
+    anchor_weight = anchor_weight or 1.0  # for reporting the anchor misfit when it is not trained
     last_good = critic.state()
     steps = 0
     losses = (math.nan, math.nan)

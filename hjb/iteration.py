@@ -80,26 +80,32 @@ def solve(
 
     for it in range(s.max_iterations):
         t0 = time.perf_counter()
-        # Evaluation: Feynman–Kac anchors for α_k, then the PINN on the linear PDE.
+        # Evaluation of α_k: the PINN on the linear PDE, warm-started from V_{k-1}, pinned by
+        # Feynman–Kac anchors whose tail and control variate come from the critic.
+        on_chunk = lambda steps, losses: progress.training(it, steps, *losses)  # noqa: E731
+        if not trained:
+            critic.set_output_scale(*_reward_scale(problem, policy, collocation))
+        # Unanchored phase: the PDE alone moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail
+        # below is bootstrapped from the new policy's value and not the old one's.
+        evaluate_policy(
+            problem, critic, policy, collocation, anchor_x, np.zeros(len(anchor_x)),
+            adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, learning_rate=s.learning_rate,
+            lbfgs_steps=0, anchor_weight=0.0, on_chunk=on_chunk,
+        )
         dt = min(s.anchor_dt, COURANT / max(drift_lipschitz(problem, policy, probe[:128]), 1e-12))
         estimate = feynman_kac(
             problem, policy, anchor_x, paths=s.anchor_paths, horizon=horizon, dt=dt,
-            tail=critic.value if trained else None, gradient=critic.gradient if trained else None,
-            noise_dim=noise_dim, seed=s.seed * 1000 + it,
+            tail=critic.value, gradient=critic.gradient, noise_dim=noise_dim, seed=s.seed * 1000 + it,
         )
         if not np.all(np.isfinite(estimate.mean)):
             raise TrainingDivergedError(
                 f"Feynman–Kac anchor values are NaN/inf in PI iteration {it + 1}; kept the last finite weights",
                 iteration=it + 1, last_finite=partial("diverged"),
             )
-        if not trained:
-            spread = float(np.std(estimate.mean))
-            critic.set_output_scale(float(np.mean(estimate.mean)), max(spread, 1e-3 * abs(np.mean(estimate.mean)), 1e-12))
         result = evaluate_policy(
             problem, critic, policy, collocation, anchor_x, estimate.mean,
-            adam_steps=s.adam_steps_first if it == 0 else s.adam_steps,
-            learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps, anchor_weight=s.anchor_weight,
-            on_chunk=lambda steps, losses: progress.training(it, steps, *losses),
+            adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
+            anchor_weight=s.anchor_weight, on_chunk=on_chunk,
         )
         trained = True
         if not result.finite:
@@ -145,6 +151,18 @@ def solve(
             break
     status = "converged" if _plateaued(history, s) else "max_iterations"
     return Solution(problem, critic, policy, history, s, status=status)
+
+
+def _reward_scale(problem: ControlProblem, policy, x: np.ndarray) -> tuple[float, float]:
+    """(offset, scale) = (mean, spread) of r(x, α_0(x))/ρ over x (n, d): the size V is expected to have."""
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    with torch.no_grad():
+        r = problem.reward(xt, policy(xt))[:, 0].numpy() / problem.discount
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        return 0.0, 1.0
+    mean = float(np.mean(r))
+    return mean, max(float(np.std(r)), 1e-3 * abs(mean), 1e-12)
 
 
 def _plateaued(history: list[dict], s: SolverSettings) -> bool:

@@ -34,10 +34,11 @@ class GreedyPolicy:
     def __init__(self, problem: ControlProblem, critic: Critic):
         self.problem = problem
         self.critic = copy.deepcopy(critic)
-        self._needs_hessian = True
 
     def __call__(self, x: Tensor) -> Tensor:
-        _, dV, d2V = self.critic.derivatives(x)
+        _, dV, d2V = self.critic.derivatives(x, hessian=self.problem.greedy_uses_hessian)
+        if d2V is None:
+            d2V = torch.zeros(x.shape[0], x.shape[1], x.shape[1], dtype=x.dtype)
         with torch.no_grad():
             return greedy(self.problem, x, dV, d2V)
 

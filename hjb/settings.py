@@ -15,8 +15,9 @@ class SolverSettings:
     """Every knob of policy iteration; defaults suit small (d ≤ 2) problems on a laptop CPU.
 
     Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
-    Evaluation: `collocation` points (`sampling`), Adam (`adam_steps_first`, then `adam_steps` per PI
-    iteration, `learning_rate`) followed by at most `lbfgs_steps` L-BFGS iterations.
+    Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
+    first PI iteration, `adam_steps` later, `learning_rate`), then with the anchors
+    (`anchored_adam_steps` Adam, at most `lbfgs_steps` L-BFGS iterations).
     Anchors: `anchors` points, each the mean of `anchor_paths` Feynman–Kac paths over `anchor_horizon`
     (default 1/ρ) with step ≤ `anchor_dt` (shrunk to resolve the closed-loop drift), Richardson-corrected,
     weighted by `anchor_weight` relative to the PDE residual.
@@ -35,10 +36,11 @@ class SolverSettings:
     resample_fraction: float = 0.0
     adam_steps_first: int = 3000
     adam_steps: int = 1000
+    anchored_adam_steps: int = 200
     learning_rate: float = 1e-3
     lbfgs_steps: int = 2000
     anchors: int = 12
-    anchor_paths: int = 1024
+    anchor_paths: int = 256
     anchor_horizon: float | None = None
     anchor_dt: float = 0.05
     anchor_weight: float = 1.0
@@ -62,7 +64,7 @@ class SolverSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ProblemError(f"setting {name} must be a positive integer; got {value!r}")
-        for name in ("adam_steps_first", "adam_steps", "lbfgs_steps", "actor_steps", "min_iterations", "seed"):
+        for name in ("adam_steps_first", "adam_steps", "anchored_adam_steps", "lbfgs_steps", "actor_steps", "min_iterations", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")

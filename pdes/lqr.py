@@ -42,22 +42,26 @@ class StochasticLQR(ControlProblem):
         if not np.allclose(Q, Q.T) or np.linalg.eigvalsh((Q + Q.T) / 2).min() < -1e-12:
             raise ProblemError("LQR matrix Q must be symmetric positive semi-definite")
         self.A, self.B, self.Q, self.R, self.D = A, B, Q, R, D
-        At, Bt, Qt, Rt, Dt = (torch.as_tensor(M, dtype=torch.float64) for M in (A, B, Q, R, D))
-        gain = torch.as_tensor(np.linalg.solve(R, B.T), dtype=torch.float64)  # R⁻¹Bᵀ (m, d)
+        # Contiguous transposes: x @ Mᵀ with a strided Mᵀ is many times slower on the CPU.
+        def tensor(M):
+            return torch.as_tensor(np.ascontiguousarray(M), dtype=torch.float64)
+
+        AT, BT, Qt, Rt, Dt = tensor(A.T), tensor(B.T), tensor(Q), tensor(R), tensor(D)
+        gainT = tensor(np.linalg.solve(R, B.T).T)  # (R⁻¹Bᵀ)ᵀ (d, m)
 
         def drift(x, a):
-            return x @ At.to(x.dtype).T + a @ Bt.to(x.dtype).T
+            return x @ AT + a @ BT
 
         def diffusion(x, a):
-            return Dt.to(x.dtype).expand(x.shape[0], -1, -1)
+            return Dt.expand(x.shape[0], -1, -1)
 
         def reward(x, a):
-            state_cost = ((x @ Qt.to(x.dtype)) * x).sum(-1, keepdim=True)
-            action_cost = ((a @ Rt.to(a.dtype)) * a).sum(-1, keepdim=True)
+            state_cost = ((x @ Qt) * x).sum(-1, keepdim=True)
+            action_cost = ((a @ Rt) * a).sum(-1, keepdim=True)
             return -0.5 * (state_cost + action_cost)
 
         def greedy_action(x, dV, d2V):
-            return dV @ gain.to(dV.dtype).T
+            return dV @ gainT
 
         super().__init__(
             name=name,
@@ -68,6 +72,7 @@ class StochasticLQR(ControlProblem):
             domain=domain if domain is not None else Box([-2.0] * d, [2.0] * d),
             action_dim=m,
             greedy_action=greedy_action,
+            greedy_uses_hessian=False,
             parameters={"A": A, "B": B, "Q": Q, "R": R, "D": D, "discount": float(discount)},
         )
 

@@ -22,7 +22,8 @@ class ControlProblem:
     drift(x, a) -> (n, d), diffusion(x, a) -> (n, d, k), reward(x, a) -> (n, 1) for x (n, d), a (n, m).
     Optional: action_bounds = (low, high) each of length m; initial_policy(x) -> (n, m), an admissible
     starting policy (default a ≡ 0 clipped into the bounds); greedy_action(x, ∇V, ∇²V) -> (n, m), the
-    closed-form argmax_a {r + L^a V} when the Hamiltonian is concave in a; parameters, a JSON-ready dict.
+    closed-form argmax_a {r + L^a V} when the Hamiltonian is concave in a (greedy_uses_hessian=False
+    when it ignores ∇²V, which saves a Hessian per evaluation); parameters, a JSON-ready dict.
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class ControlProblem:
         action_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
         initial_policy: PolicyFn | None = None,
         greedy_action: GreedyFn | None = None,
+        greedy_uses_hessian: bool = True,
         parameters: Mapping[str, Any] | None = None,
     ):
         if not isinstance(name, str) or not name:
@@ -66,6 +68,7 @@ class ControlProblem:
         self.action_bounds = _check_bounds(action_bounds, self.action_dim)
         self._initial_policy = initial_policy
         self.greedy_action = greedy_action
+        self.greedy_uses_hessian = bool(greedy_uses_hessian)
         self.parameters = dict(parameters or {})
 
     @property
