@@ -1,10 +1,19 @@
-"""hjb: physics-informed solvers for the PDEs of stochastic optimal control, on DeepXDE (PyTorch)."""
+"""hjb: physics-informed solvers for the PDEs of stochastic optimal control, on DeepXDE (PyTorch).
+
+Importing hjb does not import DeepXDE; the first solve does, on the PyTorch backend (hjb.backend).
+"""
 from hjb.errors import HJBError
 from hjb.geometry.box import Box
+from hjb.iteration import solve
 from hjb.pdes.lqr import StochasticLQR
 from hjb.pdes.merton import Merton
 from hjb.pdes.problem import ControlProblem
+from hjb.settings import SolverSettings
+from hjb.solution import Solution
 
 __version__ = "0.1.0"
 
-__all__ = ["Box", "ControlProblem", "HJBError", "Merton", "StochasticLQR", "__version__"]
+__all__ = [
+    "Box", "ControlProblem", "HJBError", "Merton", "SolverSettings", "Solution", "StochasticLQR",
+    "__version__", "solve",
+]

@@ -14,13 +14,15 @@ Tensor = torch.Tensor
 class Critic:
     """V_θ(x) = offset + scale · N_θ(z(x)), z mapping the box onto [−1, 1]^d (through log x on log boxes).
 
-    offset and scale are set once from the first Monte Carlo anchors so the network outputs O(1).
+    offset and scale start from the size of r/ρ under the initial policy so the network outputs O(1).
     """
 
     def __init__(self, box: Box, width: int, depth: int, activation: str = "tanh"):
         self.box = box
         self.net = dde.nn.FNN([box.dim] + [width] * depth + [1], activation, "Glorot normal")
-        self.net.register_buffer("v_offset", torch.zeros((), dtype=torch.float64))
+        # The offset is trained: the level of V is the stiffest direction of the residual (it enters
+        # only through ρV), and one parameter for it lets the optimisers move it directly.
+        self.net.v_offset = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
         self.net.register_buffer("v_scale", torch.ones((), dtype=torch.float64))
         log = box.scale == "log"
         lo = torch.as_tensor(np.log(box.lo) if log else box.lo, dtype=torch.float64)
@@ -41,8 +43,9 @@ class Critic:
 
     def set_output_scale(self, offset: float, scale: float) -> None:
         """Fix V = offset + scale · N (called once, from Monte Carlo anchor values)."""
-        self.net.v_offset.fill_(float(offset))
-        self.net.v_scale.fill_(float(scale))
+        with torch.no_grad():
+            self.net.v_offset.fill_(float(offset))
+            self.net.v_scale.fill_(float(scale))
 
     def __call__(self, x: Tensor) -> Tensor:
         """V_θ(x) (n, 1)."""

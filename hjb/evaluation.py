@@ -70,13 +70,15 @@ def evaluate_policy(
     learning_rate: float,
     lbfgs_steps: int,
     anchor_weight: float,
+    exact_level: bool = False,
     chunk: int = 500,
     on_chunk=None,
 ) -> EvaluationResult:
     """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
 
-    Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last
-    finite weights.
+    With exact_level, the offset of V is then set to the exact minimiser of the same loss over constant
+    shifts (closed form, see solve_level). Stops early and reports finite=False when a loss or weight turns NaN/inf,
+    restoring the last finite weights.
     """
     scale = critic.scale
     # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
@@ -121,4 +123,36 @@ def evaluate_policy(
             critic.load_state(last_good)
             return EvaluationResult(*losses, steps, finite=False)
         losses = (float(loss[0]), float(loss[1]) / anchor_weight)
+    if exact_level:
+        x = torch.as_tensor(collocation, dtype=torch.float64)
+        solve_level(problem, critic, policy, x, anchor_x, anchor_v, weights[1] * scale**2)
+        losses = _losses(problem, critic, policy, x, anchor_x, anchor_v)
+        if not (np.all(np.isfinite(losses)) and critic.is_finite()):
+            critic.load_state(last_good)
+            return EvaluationResult(*losses, steps, finite=False)
     return EvaluationResult(*losses, steps, finite=True)
+
+
+def solve_level(problem, critic, policy, x, anchor_x, anchor_v, anchor_weight: float) -> None:
+    """Shift V by δ = −(mean R/ρ + w·mean(V_a − Â))/(1 + w), the minimiser over constants of the loss.
+
+    The level of V enters the residual only through ρV, the stiffest direction for the optimisers;
+    the loss is quadratic in a constant shift, so its exact minimiser is this closed form.
+    """
+    V, dV, d2V = critic.derivatives(x)
+    with torch.no_grad():
+        mean_residual = float(evaluation_residual(problem, x, V, dV, d2V, policy(x)).mean())
+        Va = critic.value(torch.as_tensor(anchor_x, dtype=torch.float64)).numpy()
+        misfit = float(np.mean(Va - anchor_v)) if len(anchor_v) else 0.0
+        shift = -(mean_residual / problem.discount + anchor_weight * misfit) / (1.0 + anchor_weight)
+        critic.net.v_offset += shift
+
+
+def _losses(problem, critic, policy, x, anchor_x, anchor_v) -> tuple[float, float]:
+    """(mean (R/(ρ s))², mean ((V − Â)/s)²) of the critic as it stands."""
+    s = critic.scale
+    V, dV, d2V = critic.derivatives(x)
+    with torch.no_grad():
+        R = evaluation_residual(problem, x, V, dV, d2V, policy(x)) / (problem.discount * s)
+        Va = critic.value(torch.as_tensor(anchor_x, dtype=torch.float64)).numpy()
+    return float((R**2).mean()), float(np.mean(((Va - anchor_v) / s) ** 2))

@@ -20,7 +20,7 @@ from hjb.progress import Progress
 from hjb.settings import SolverSettings
 from hjb.solution import Solution
 
-COURANT = 0.1  # Euler–Maruyama step ≤ COURANT / (Lipschitz constant of the closed-loop drift)
+COURANT = 0.05  # Euler–Maruyama step ≤ COURANT / (Lipschitz constant of the closed-loop drift)
 
 
 def seed_everything(seed: int) -> None:
@@ -67,7 +67,7 @@ def solve(
     anchor_x = box.spread_points(s.anchors, seed=s.seed + 1)
     probe = box.sample(s.probe_points, "sobol", seed=s.seed + 2)
     probe_t = torch.as_tensor(probe, dtype=torch.float64)
-    horizon = s.anchor_horizon if s.anchor_horizon is not None else 1.0 / problem.discount
+    horizon = s.anchor_horizon if s.anchor_horizon is not None else 0.5 / problem.discount
     policy = InitialPolicy(problem)
     history: list[dict] = []
     previous_value = None
@@ -105,7 +105,7 @@ def solve(
         result = evaluate_policy(
             problem, critic, policy, collocation, anchor_x, estimate.mean,
             adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
-            anchor_weight=s.anchor_weight, on_chunk=on_chunk,
+            anchor_weight=s.anchor_weight, exact_level=s.exact_level, on_chunk=on_chunk,
         )
         trained = True
         if not result.finite:

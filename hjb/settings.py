@@ -17,9 +17,10 @@ class SolverSettings:
     Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
     first PI iteration, `adam_steps` later, `learning_rate`), then with the anchors
-    (`anchored_adam_steps` Adam, at most `lbfgs_steps` L-BFGS iterations).
+    (`anchored_adam_steps` Adam, at most `lbfgs_steps` L-BFGS iterations); with `exact_level`
+    the offset of V is finally set to the exact minimiser of that loss over constant shifts.
     Anchors: `anchors` points, each the mean of `anchor_paths` Feynman–Kac paths over `anchor_horizon`
-    (default 1/ρ) with step ≤ `anchor_dt` (shrunk to resolve the closed-loop drift), Richardson-corrected,
+    (default 1/(2ρ)) with step ≤ `anchor_dt` (shrunk to resolve the closed-loop drift), Richardson-corrected,
     weighted by `anchor_weight` relative to the PDE residual.
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q for
     `actor_steps`), or auto (greedy when the problem declares one).
@@ -31,19 +32,20 @@ class SolverSettings:
     seed: int = 0
     width: int = 64
     depth: int = 3
-    collocation: int = 512
+    collocation: int = 256
     sampling: str = "sobol"
     resample_fraction: float = 0.0
-    adam_steps_first: int = 3000
-    adam_steps: int = 1000
-    anchored_adam_steps: int = 200
+    adam_steps_first: int = 2000
+    adam_steps: int = 300
+    anchored_adam_steps: int = 100
     learning_rate: float = 1e-3
-    lbfgs_steps: int = 2000
-    anchors: int = 12
-    anchor_paths: int = 256
+    lbfgs_steps: int = 300
+    exact_level: bool = True
+    anchors: int = 8
+    anchor_paths: int = 64
     anchor_horizon: float | None = None
     anchor_dt: float = 0.05
-    anchor_weight: float = 1.0
+    anchor_weight: float = 0.1
     improvement: str = "auto"
     actor_width: int = 32
     actor_depth: int = 2

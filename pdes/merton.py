@@ -54,7 +54,9 @@ class Merton(ControlProblem):
         name: str = "merton",
     ):
         check_merton_parameters(r_f, mu, sigma, gamma, discount)
-        domain = domain if domain is not None else Box(0.5, 5.0, scale="log")
+        # Default wealth box [0.2, 12.5] ⊃ [0.5, 5]: the evaluation PDE admits the homogeneous solutions
+        # x^λ± on any truncated box, and anchors at wider ends shrink their trace on the inner range.
+        domain = domain if domain is not None else Box(0.2, 12.5, scale="log")
         if domain.dim != 1 or domain.lo[0] <= 0:
             raise ProblemError(f"Merton's domain must be a 1-D wealth interval with lo > 0; got {domain!r}")
         self.r_f, self.mu, self.sigma, self.gamma = r_f, mu, sigma, gamma

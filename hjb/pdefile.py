@@ -1,0 +1,86 @@
+"""PDE files: a Python file defining a module-level `problem` (a ControlProblem) and optional `settings`."""
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import sys
+from pathlib import Path
+
+from hjb.errors import HJBError, PDEFileError
+from hjb.pdes.problem import ControlProblem
+from hjb.settings import SolverSettings
+
+_counter = itertools.count()
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _name_file(exc: HJBError, path: Path) -> None:
+    """Prefix the error's one-line message with the PDE file, keeping its class (ProblemError, ShapeError, …)."""
+    exc.args = (f"PDE file {path}: {_one_line(exc)}",) + exc.args[1:]
+
+
+def _import(path: Path):
+    """Execute the file as a fresh module named hjb_pdefile_<k>_<stem> (never reusing a cached one)."""
+    name = f"hjb_pdefile_{next(_counter)}_{''.join(c if c.isalnum() else '_' for c in path.stem)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise PDEFileError(f"PDE file {path} cannot be imported; expected a Python source file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look their module up here
+    dont_write = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # no __pycache__ beside the PDE file (or inside a run directory)
+    try:
+        spec.loader.exec_module(module)
+    except HJBError as exc:
+        sys.modules.pop(name, None)
+        _name_file(exc, path)
+        raise
+    except (Exception, SystemExit) as exc:
+        sys.modules.pop(name, None)
+        raise PDEFileError(f"PDE file {path} failed to import: {type(exc).__name__}: {_one_line(exc)}") from exc
+    finally:
+        sys.dont_write_bytecode = dont_write
+    return module
+
+
+def load_problem(path: str | os.PathLike) -> tuple[ControlProblem, SolverSettings | None]:
+    """Import the PDE file at `path`; return its `problem` (shape-checked) and its `settings` or None."""
+    file = Path(path)
+    if not file.exists():
+        raise PDEFileError(f"PDE file not found: {file}")
+    if file.is_dir():
+        raise PDEFileError(f"PDE file {file} is a directory; expected a .py file")
+    if file.suffix != ".py":
+        raise PDEFileError(f"PDE file {file} is not a Python file; expected a path ending in .py")
+    module = _import(file)
+    if not hasattr(module, "problem"):
+        raise PDEFileError(
+            f"PDE file {file} defines no module-level `problem`; expected problem = ControlProblem(...)"
+        )
+    problem = module.problem
+    if not isinstance(problem, ControlProblem):
+        raise PDEFileError(
+            f"PDE file {file}: `problem` is a {type(problem).__name__}; expected an hjb ControlProblem "
+            "(e.g. StochasticLQR(...), Merton(...) or ControlProblem(...))"
+        )
+    settings = getattr(module, "settings", None)
+    if settings is not None and not isinstance(settings, SolverSettings):
+        raise PDEFileError(
+            f"PDE file {file}: `settings` is a {type(settings).__name__}; expected settings = SolverSettings(...)"
+        )
+    try:
+        problem.check_shapes()
+    except HJBError as exc:
+        _name_file(exc, file)
+        raise
+    except Exception as exc:
+        raise PDEFileError(
+            f"PDE file {file}: calling the problem's functions on sample points raised "
+            f"{type(exc).__name__}: {_one_line(exc)}; expected functions of torch tensors x (n, d), a (n, m)"
+        ) from exc
+    return problem, settings

@@ -1,0 +1,152 @@
+"""PNG figures of a solution: V and α on the box (line for d = 1, map for d = 2, centre slice for d > 2), convergence."""
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from hjb.atomic import atomic_write_bytes
+from hjb.geometry.box import Box
+
+
+@dataclass(frozen=True)
+class PlotGrid:
+    """Points x (n, d) to draw on: kind "line" with coords (t,) (n,), or kind "map" with coords (x0, x1) of a k×k grid."""
+
+    x: np.ndarray
+    kind: str
+    coords: tuple[np.ndarray, ...]
+    xlabel: str
+    log_x: bool = False
+
+
+def plot_grid(box: Box, line_points: int = 201, map_points: int = 61) -> PlotGrid:
+    """A line over [lo, hi] for d = 1, a map_points² grid for d = 2, a slice along x0 through the centre for d > 2."""
+    d = box.dim
+    if d == 1:
+        x = box.grid(line_points)
+        return PlotGrid(x, "line", (x[:, 0],), "x", log_x=box.scale == "log")
+    if d == 2:
+        x = box.grid(map_points)
+        axes = tuple(np.linspace(box.lo[i], box.hi[i], map_points) for i in range(2))
+        return PlotGrid(x, "map", axes, "x0")
+    t = np.linspace(box.lo[0], box.hi[0], line_points)
+    x = np.tile((box.lo + box.hi) / 2, (line_points, 1))
+    x[:, 0] = t
+    return PlotGrid(x, "line", (t,), f"x0 (x1..x{d - 1} at the box centre)", log_x=box.scale == "log")
+
+
+def _columns(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    return v.reshape(len(v), -1)
+
+
+def _draw(fig: Figure, ax, grid: PlotGrid, values: np.ndarray, label: str | None = None, style: str = "-"):
+    """Draw values (n,) on the grid: a curve, or a colour map with a colour bar."""
+    if grid.kind == "line":
+        ax.plot(grid.coords[0], values, style, label=label)
+        ax.set_xlabel(grid.xlabel)
+        if grid.log_x:
+            ax.set_xscale("log")
+        return
+    k0, k1 = len(grid.coords[0]), len(grid.coords[1])
+    z = np.asarray(values, dtype=float).reshape(k0, k1).T  # rows: x1, columns: x0 (first axis slowest)
+    mesh = ax.pcolormesh(grid.coords[0], grid.coords[1], np.where(np.isfinite(z), z, np.nan), shading="auto")
+    fig.colorbar(mesh, ax=ax)
+    ax.set_xlabel("x0")
+    ax.set_ylabel("x1")
+    if label:
+        ax.set_title(label)
+
+
+def value_figure(solution, grid: PlotGrid | None = None) -> Figure:
+    """V_θ on the problem's box."""
+    grid = grid or plot_grid(solution.problem.domain)
+    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    _draw(fig, ax, grid, solution.value(grid.x))
+    ax.set_title(f"value V(x) — {solution.problem.name}")
+    return fig
+
+
+def policy_figure(solution, grid: PlotGrid | None = None) -> Figure:
+    """Each component α_j of the final policy on the problem's box."""
+    grid = grid or plot_grid(solution.problem.domain)
+    actions = _columns(solution.action(grid.x))
+    m = actions.shape[1]
+    fig = Figure(figsize=(5 * m if grid.kind == "map" else 6, 4.5), layout="constrained")
+    if grid.kind == "line":
+        ax = fig.add_subplot()
+        for j in range(m):
+            _draw(fig, ax, grid, actions[:, j], label=f"a{j}")
+        ax.legend()
+        ax.set_title(f"policy α(x) ({solution.policy.kind}) — {solution.problem.name}")
+        return fig
+    for j in range(m):
+        _draw(fig, fig.add_subplot(1, m, j + 1), grid, actions[:, j], label=f"a{j}")
+    fig.suptitle(f"policy α(x) ({solution.policy.kind}) — {solution.problem.name}")
+    return fig
+
+
+def _positive_series(history: list[dict], key: str) -> tuple[list[int], list[float]]:
+    points = [(r["iteration"] + 1, r.get(key)) for r in history]
+    kept = [(i, float(v)) for i, v in points if isinstance(v, (int, float)) and math.isfinite(v) and v > 0]
+    return [i for i, _ in kept], [v for _, v in kept]
+
+
+def convergence_figure(history: list[dict], title: str = "policy iteration") -> Figure:
+    """HJB residual rms (relative to ρ·scale) and relative value change per PI iteration, log scale."""
+    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    drawn = False
+    for key, label in (("hjb_residual_rms", "HJB residual rms / (ρ·scale)"), ("value_change", "relative value change")):
+        its, values = _positive_series(history, key)
+        if its:
+            ax.semilogy(its, values, "o-", label=label)
+            drawn = True
+    if drawn:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no completed PI iteration", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("PI iteration")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
+    return fig
+
+
+def comparison_figure(grid: PlotGrid, computed: np.ndarray, reference: np.ndarray, name: str, title: str) -> Figure:
+    """Computed vs reference for each column of (n,) or (n, m) arrays: overlaid curves, or maps with the error."""
+    comp, ref = _columns(computed), _columns(reference)
+    m = comp.shape[1]
+    if grid.kind == "line":
+        fig = Figure(figsize=(6 * m, 4.5), layout="constrained")
+        for j in range(m):
+            ax = fig.add_subplot(1, m, j + 1)
+            suffix = f"{j}" if m > 1 else ""
+            _draw(fig, ax, grid, comp[:, j], label=f"{name}{suffix} solver")
+            _draw(fig, ax, grid, ref[:, j], label=f"{name}{suffix} closed form", style="--")
+            ax.legend()
+    else:
+        fig = Figure(figsize=(15, 4.2 * m), layout="constrained")
+        for j in range(m):
+            suffix = f"{j}" if m > 1 else ""
+            panels = ((comp[:, j], "solver"), (ref[:, j], "closed form"), (comp[:, j] - ref[:, j], "solver − closed form"))
+            for i, (values, label) in enumerate(panels):
+                _draw(fig, fig.add_subplot(m, 3, 3 * j + i + 1), grid, values, label=f"{name}{suffix} {label}")
+    fig.suptitle(title)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+    """Render the figure to PNG and write it atomically."""
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return atomic_write_bytes(path, buffer.getvalue())

@@ -1,0 +1,81 @@
+"""Validation suites: named lists of cases with closed forms (LQR via Riccati, Merton); `quick` ⊂ `full`."""
+from __future__ import annotations
+
+import numpy as np
+
+from hjb.errors import UnknownNameError
+from hjb.geometry.box import Box
+from hjb.pdes.lqr import StochasticLQR, seed_lqr
+from hjb.pdes.merton import Merton
+from hjb.settings import SolverSettings
+from hjb.validation.cases import ValidationCase
+from hjb.validation.merton import merton_solution
+from hjb.validation.riccati import lqr_solution
+
+# Solver settings per case, in one place (tuned separately from the suites' definitions).
+_LQR = SolverSettings(
+    width=64, collocation=128, adam_steps_first=2000, adam_steps=300, anchored_adam_steps=100,
+    lbfgs_steps=300, anchors=8, anchor_paths=64, anchor_horizon=5.0, anchor_weight=0.1,
+)
+_MERTON = SolverSettings(
+    width=32, collocation=128, adam_steps_first=2000, adam_steps=300, anchored_adam_steps=100,
+    lbfgs_steps=300, anchors=12, anchor_paths=128, anchor_horizon=100.0, anchor_dt=0.5,
+    anchor_weight=0.1, max_iterations=5,
+)
+SETTINGS: dict[str, SolverSettings] = {
+    "lqr1d": _LQR,
+    "merton": _MERTON,
+    "lqr2d": _LQR.replace(collocation=256),
+    "lqr5d": _LQR.replace(collocation=1024, width=64),
+    "merton_gamma05": _MERTON.replace(anchor_horizon=400.0, anchor_dt=2.0),
+}
+
+
+def lqr2d() -> StochasticLQR:
+    """2-D LQR with coupled, non-diagonal A and B (2 controls), R = diag(0.2, 0.1), D = 0.3 I, ρ = 0.1 on [−2, 2]²."""
+    return StochasticLQR(
+        A=[[-0.5, 0.4], [-0.3, -0.8]], B=[[1.0, 0.2], [0.0, 0.7]], Q=np.eye(2), R=[[0.2, 0.0], [0.0, 0.1]],
+        D=0.3 * np.eye(2), discount=0.1, name="lqr2d",
+    )
+
+
+def lqr5d() -> StochasticLQR:
+    """5-D LQR: stable A = −diag(0.5..0.9) + 0.1 (super − sub diagonal), B (5, 2), Q = I, R = 0.1 I, D = 0.3 I, ρ = 0.1."""
+    A = -np.diag([0.5, 0.6, 0.7, 0.8, 0.9]) + 0.1 * (np.eye(5, k=1) - np.eye(5, k=-1))
+    B = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.5, -0.5], [0.2, 0.2]])
+    return StochasticLQR(A=A, B=B, Q=np.eye(5), R=0.1 * np.eye(2), D=0.3 * np.eye(5), discount=0.1, name="lqr5d")
+
+
+def merton_gamma05() -> Merton:
+    """Merton with γ = 0.5 (V > 0): feasible, ρ − (1−γ)M = 0.05 − 0.5·0.0925 = 0.00375 > 0, π* = 2.5, k* = 0.0075."""
+    return Merton(gamma=0.5, name="merton_gamma05")
+
+
+def _case(name, factory, reference, box, points, **tolerances) -> ValidationCase:
+    return ValidationCase(name, factory, SETTINGS[name], reference, box, points, tolerances)
+
+
+def _quick() -> list[ValidationCase]:
+    return [
+        _case("lqr1d", seed_lqr, lqr_solution, Box(-2.0, 2.0), 201, value_rel_l2=2e-3, policy_rel_l2=5e-3),
+        _case("merton", Merton, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
+        _case("lqr2d", lqr2d, lqr_solution, Box([-2.0, -2.0], [2.0, 2.0]), 41, value_rel_l2=5e-3, policy_rel_l2=1e-2),
+    ]
+
+
+def _full() -> list[ValidationCase]:
+    return _quick() + [
+        _case("lqr5d", lqr5d, lqr_solution, Box([-2.0] * 5, [2.0] * 5), 5, value_rel_l2=1e-2, policy_rel_l2=2e-2),
+        _case("merton_gamma05", merton_gamma05, merton_solution, Box(0.5, 5.0), 201,
+              value_rel_l2=1e-2, policy_rel_l2=1e-2),
+    ]
+
+
+SUITES: dict[str, list[ValidationCase]] = {"quick": _quick(), "full": _full()}
+
+
+def get_suite(name: str) -> list[ValidationCase]:
+    """The cases of suite `name`; UnknownNameError naming the valid suites otherwise."""
+    if name not in SUITES:
+        raise UnknownNameError(f"unknown validation suite {name!r}; expected one of {', '.join(SUITES)}")
+    return SUITES[name]
