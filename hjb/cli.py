@@ -23,11 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--out", metavar="DIR", help="run directory (default runs/<problem name>)")
     solve.add_argument("--seed", type=int, help="replace settings.seed")
     solve.add_argument("--quiet", action="store_true", help="no progress lines")
+    solve.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small networks)")
     validate = sub.add_parser("validate", help="run a validation suite against closed forms")
     validate.add_argument("--suite", default="quick", help="quick or full (default quick)")
     validate.add_argument("--out", metavar="DIR", help="report directory (default runs/validation/<suite>)")
     validate.add_argument("--seed", type=int, help="replace every case's settings.seed")
     validate.add_argument("--quiet", action="store_true", help="no progress lines")
+    validate.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small networks)")
     export = sub.add_parser("export", help="export V, the policy and the HJB residual of a run on a grid")
     export.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve`")
     export.add_argument("--points", type=int, help="grid points per axis (default 101 for d=1, 41 for d=2, else 11)")
@@ -91,6 +93,13 @@ COMMANDS = {"list": _list, "solve": _solve, "validate": _validate, "export": _ex
 def main(argv: list[str] | None = None) -> int:
     """Run the hjb command line; returns the exit status (0 ok, 1 validation failed, 2 error)."""
     args = _parser().parse_args(argv)
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            print(f"hjb: error: --threads must be a positive integer; got {args.threads}", file=sys.stderr)
+            return 2
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         return COMMANDS[args.command](args)
     except HJBError as err:

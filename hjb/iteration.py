@@ -170,7 +170,8 @@ def _plateaued(history: list[dict], s: SolverSettings) -> bool:
         return False
     last, before = history[-1], history[-2]
     residual_gain = (before["hjb_residual_rms"] - last["hjb_residual_rms"]) / max(before["hjb_residual_rms"], 1e-300)
-    return last["value_change"] < s.value_tol and residual_gain < s.residual_plateau
+    settled = last["value_change"] < s.value_tol or last["policy_change"] < s.policy_tol
+    return settled and residual_gain < s.residual_plateau
 
 
 def _resample(problem, solution, box, collocation, s, it) -> np.ndarray:

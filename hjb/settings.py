@@ -24,9 +24,9 @@ class SolverSettings:
     weighted by `anchor_weight` relative to the PDE residual.
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q for
     `actor_steps`), or auto (greedy when the problem declares one).
-    Stopping: after `min_iterations`, when the relative value change on the probe set is below
-    `value_tol` and the HJB residual improved by less than `residual_plateau` (a fraction), or at
-    `max_iterations`. `resample_fraction` of the collocation set is redrawn ∝ |residual| each iteration.
+    Stopping: after `min_iterations`, when the relative change of the value or of the policy on the
+    probe set is below `value_tol` or `policy_tol` and the HJB residual improved by less than
+    `residual_plateau` (a fraction), or at `max_iterations`. `resample_fraction` of the collocation set is redrawn ∝ |residual| each iteration.
     """
 
     seed: int = 0
@@ -54,6 +54,7 @@ class SolverSettings:
     max_iterations: int = 8
     min_iterations: int = 2
     value_tol: float = 1e-3
+    policy_tol: float = 1e-3
     residual_plateau: float = 0.1
     probe_points: int = 1024
 
@@ -70,7 +71,7 @@ class SolverSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
-        for name in ("learning_rate", "anchor_dt", "anchor_weight", "actor_learning_rate", "value_tol"):
+        for name in ("learning_rate", "anchor_dt", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol"):
             if not getattr(self, name) > 0:
                 raise ProblemError(f"setting {name} must be > 0; got {getattr(self, name)!r}")
         if self.anchor_horizon is not None and not self.anchor_horizon > 0:

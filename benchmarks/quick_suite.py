@@ -1,0 +1,109 @@
+"""Speed and accuracy of the quick validation cases over several seeds, plus a plain-DeepXDE baseline.
+
+python benchmarks/quick_suite.py [--seeds 0 1 2] [--out benchmarks/results/quick_suite.json] [--no-baseline]
+
+Per case and seed: wall seconds, PI iterations, value/policy rel L2 and max |HJB residual| on the case's
+grid. Baseline: the seed 1-D LQR solved by DeepXDE on the *nonlinear* HJB residual with no boundary
+data, with the same network and the same Adam + L-BFGS step budget as the hjb solve of seed 0.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hjb.atomic import atomic_write_text
+from hjb.backend import dde
+from hjb.critic import Critic
+from hjb.iteration import seed_everything
+from hjb.pdes import hjb_residual, seed_lqr, value_derivatives
+from hjb.validation.metrics import columnwise_rel_l2, rel_l2
+from hjb.validation.riccati import lqr_solution
+from hjb.validation.runner import run_case
+from hjb.validation.suites import SETTINGS, get_suite
+
+
+def step_budget(settings, iterations: int) -> tuple[int, int]:
+    """(Adam steps, L-BFGS iterations) spent by a policy-iteration solve of `iterations` iterations."""
+    adam = settings.adam_steps_first + (iterations - 1) * settings.adam_steps + iterations * settings.anchored_adam_steps
+    return adam, iterations * settings.lbfgs_steps
+
+
+def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
+    """Seed LQR by DeepXDE on ρV − max_a {r + L^a V} (greedy a from ∇V), no boundary data."""
+    problem, settings = seed_lqr(), SETTINGS["lqr1d"]
+    seed_everything(seed)
+    critic = Critic(problem.domain, settings.width, settings.depth)
+    critic.set_output_scale(0.0, 1.0)
+
+    def pde(x, V):
+        dV, d2V = value_derivatives(V, x)
+        return hjb_residual(problem, x, V, dV, d2V)
+
+    data = dde.data.PDE(problem.domain.to_deepxde(), pde, [], num_domain=0, num_boundary=0,
+                        anchors=problem.domain.sample(settings.collocation, "sobol", seed))
+    model = dde.Model(data, critic.net)
+    start = time.perf_counter()
+    model.compile("adam", lr=settings.learning_rate)
+    model.train(iterations=adam_steps, display_every=max(adam_steps, 1), verbose=0)
+    dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
+    model.compile("L-BFGS")
+    model.train(display_every=max(lbfgs_steps, 1), verbose=0)
+    seconds = time.perf_counter() - start
+    x = problem.domain.grid(201)
+    exact = lqr_solution(problem)
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    V, dV, _ = critic.derivatives(xt)
+    action = problem.greedy_action(xt, dV, None).numpy()
+    return {
+        "seed": seed, "seconds": seconds, "adam_steps": adam_steps, "lbfgs_steps": lbfgs_steps,
+        "value_rel_l2": rel_l2(V.numpy()[:, 0], exact.value(x)),
+        "policy_rel_l2": columnwise_rel_l2(action, exact.policy(x)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", default="benchmarks/results/quick_suite.json")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rows = []
+    for case in get_suite("quick"):
+        for seed in args.seeds:
+            result = run_case(case, seed=seed, progress=False)
+            row = {"case": case.name, "seed": seed}
+            row.update({k: result[k] for k in ("seconds", "iterations", "value_rel_l2", "policy_rel_l2",
+                                               "max_abs_hjb_residual", "passed")})
+            rows.append(row)
+            print(f"{row['case']:8s} seed {seed}  {row['seconds']:6.1f}s  PI {row['iterations']}  "
+                  f"value {row['value_rel_l2']:.2e}  policy {row['policy_rel_l2']:.2e}  "
+                  f"max|R| {row['max_abs_hjb_residual']:.2e}  {'pass' if row['passed'] else 'FAIL'}", flush=True)
+    baseline = []
+    if not args.no_baseline:
+        lqr_rows = [r for r in rows if r["case"] == "lqr1d"]
+        adam, lbfgs = step_budget(SETTINGS["lqr1d"], lqr_rows[0]["iterations"])
+        for seed in args.seeds:
+            b = plain_deepxde_lqr(seed, adam, lbfgs)
+            baseline.append(b)
+            print(f"plain DeepXDE nonlinear HJB, no BC, seed {seed}: {b['seconds']:.1f}s  "
+                  f"value {b['value_rel_l2']:.2e}  policy {b['policy_rel_l2']:.2e}  "
+                  f"({adam} Adam + {lbfgs} L-BFGS)", flush=True)
+    summary = {}
+    for name in sorted({r["case"] for r in rows}):
+        sel = [r for r in rows if r["case"] == name]
+        summary[name] = {k: [min(r[k] for r in sel), max(r[k] for r in sel)]
+                         for k in ("seconds", "iterations", "value_rel_l2", "policy_rel_l2")}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps({"runs": rows, "baseline": baseline, "spread": summary}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
