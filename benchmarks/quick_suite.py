@@ -13,14 +13,14 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from hjb.atomic import atomic_write_text
 from hjb.backend import dde
 from hjb.critic import Critic
 from hjb.iteration import seed_everything
-from hjb.pdes import hjb_residual, seed_lqr, value_derivatives
+from hjb.evaluation import hjb_pde
+from hjb.pdes import seed_lqr
 from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 from hjb.validation.riccati import lqr_solution
 from hjb.validation.runner import run_case
@@ -40,11 +40,7 @@ def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
     critic = Critic(problem.domain, settings.width, settings.depth)
     critic.set_output_scale(0.0, 1.0)
 
-    def pde(x, V):
-        dV, d2V = value_derivatives(V, x)
-        return hjb_residual(problem, x, V, dV, d2V)
-
-    data = dde.data.PDE(problem.domain.to_deepxde(), pde, [], num_domain=0, num_boundary=0,
+    data = dde.data.PDE(problem.domain.to_deepxde(), hjb_pde(problem), [], num_domain=0, num_boundary=0,
                         anchors=problem.domain.sample(settings.collocation, "sobol", seed))
     model = dde.Model(data, critic.net)
     start = time.perf_counter()

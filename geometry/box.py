@@ -1,7 +1,7 @@
 """Axis-aligned boxes lo ≤ x ≤ hi in R^d: the collocation domains of stationary problems."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,7 +45,7 @@ class Box:
         return {"lo": self.lo.tolist(), "hi": self.hi.tolist(), "scale": self.scale}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Box":
+    def from_dict(cls, data: dict) -> Box:
         """Inverse of to_dict."""
         return cls(data["lo"], data["hi"], data.get("scale", "linear"))
 
@@ -79,7 +79,7 @@ class Box:
         inner = self.sample(n - len(corners), "sobol", seed)
         return np.concatenate([corners, inner], axis=0)
 
-    def subbox(self, fraction: float) -> "Box":
+    def subbox(self, fraction: float) -> Box:
         """The box with the same centre whose sides are `fraction` times as long."""
         centre, half = (self.lo + self.hi) / 2, (self.hi - self.lo) / 2 * fraction
         return Box(centre - half, centre + half, self.scale)

@@ -14,7 +14,7 @@ from hjb.backend import dde
 from hjb.critic import Critic
 from hjb.pdes.generator import value_derivatives
 from hjb.pdes.problem import ControlProblem
-from hjb.pdes.residuals import evaluation_residual
+from hjb.pdes.residuals import evaluation_residual, hjb_residual
 
 Tensor = torch.Tensor
 
@@ -50,6 +50,21 @@ def evaluation_pde(problem: ControlProblem, policy, scale: float):
     def pde(x, V):
         dV, d2V = value_derivatives(V, x)
         return evaluation_residual(problem, x, V, dV, d2V, actions(x)) / norm
+
+    return pde
+
+
+def hjb_pde(problem: ControlProblem, scale: float = 1.0):
+    """DeepXDE residual (x, V) ↦ (ρV − max_a {r + L^a V}) / (ρ·scale), the max at the closed-form greedy action.
+
+    Nonlinear and without boundary data it admits spurious solutions (MATH.md §1); hjb solves by policy
+    iteration instead and keeps this residual for diagnostics and baselines.
+    """
+    norm = problem.discount * scale
+
+    def pde(x, V):
+        dV, d2V = value_derivatives(V, x)
+        return hjb_residual(problem, x, V, dV, d2V) / norm
 
     return pde
 
@@ -111,7 +126,7 @@ def evaluate_policy(
             return EvaluationResult(*losses, steps, finite=False)
         last_good, losses = critic.state(), (float(loss[0]), float(loss[1]) / anchor_weight)
         if on_chunk is not None:
-            on_chunk(steps, losses)
+            on_chunk(steps, *losses)
     if lbfgs_steps > 0:
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
         with _quiet():

@@ -42,7 +42,7 @@ def evaluate(solution, x: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, n
         (solution.value(chunk), solution.action(chunk).reshape(len(chunk), -1), solution.hjb_residual(chunk))
         for chunk in (x[i:i + batch] for i in range(0, len(x), batch))
     ]
-    return tuple(np.concatenate(column, axis=0) for column in zip(*parts))
+    return tuple(np.concatenate(column, axis=0) for column in zip(*parts, strict=False))
 
 
 def _write_npz(path: Path, data: dict) -> None:

@@ -1,8 +1,8 @@
 """Feynman–Kac Monte Carlo: V^α(x) = E_x[∫_0^T e^{−ρs} r(X_s, α(X_s)) ds + e^{−ρT} V(X_T)] by Euler–Maruyama."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

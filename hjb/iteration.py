@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 
@@ -82,7 +83,7 @@ def solve(
         t0 = time.perf_counter()
         # Evaluation of α_k: the PINN on the linear PDE, warm-started from V_{k-1}, pinned by
         # Feynman–Kac anchors whose tail and control variate come from the critic.
-        on_chunk = lambda steps, losses: progress.training(it, steps, *losses)  # noqa: E731
+        on_chunk = functools.partial(progress.training, it)
         if not trained:
             critic.set_output_scale(*_reward_scale(problem, policy, collocation))
         # Unanchored phase: the PDE alone moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail

@@ -15,6 +15,8 @@ def plain(value):
         return [plain(v) for v in value]
     if isinstance(value, np.ndarray):
         return plain(value.tolist())
+    if hasattr(value, "detach") and hasattr(value, "tolist"):  # a torch tensor
+        return plain(value.detach().cpu().tolist())
     if isinstance(value, (np.floating, np.integer, np.bool_)):
         return plain(value.item())
     if isinstance(value, float) and not math.isfinite(value):

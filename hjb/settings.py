@@ -85,7 +85,7 @@ class SolverSettings:
                 f"unknown improvement {self.improvement!r}; expected one of {', '.join(IMPROVEMENTS)}"
             )
 
-    def replace(self, **changes) -> "SolverSettings":
+    def replace(self, **changes) -> SolverSettings:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
@@ -94,7 +94,7 @@ class SolverSettings:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SolverSettings":
+    def from_dict(cls, data: dict) -> SolverSettings:
         """Inverse of to_dict; unknown keys raise UnknownNameError."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)

@@ -1,9 +1,6 @@
 """A solved control problem: the critic V_θ, the final policy, the PI history, and their run directory."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import torch
 

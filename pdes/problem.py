@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from hjb.errors import ProblemError, ShapeError
 from hjb.geometry.box import Box
+from hjb.jsonio import plain
 
 Tensor = torch.Tensor
 DynamicsFn = Callable[[Tensor, Tensor], Tensor]
@@ -91,7 +93,7 @@ class ControlProblem:
             "domain": self.domain.to_dict(),
             "action_bounds": bounds,
             "has_greedy_action": self.greedy_action is not None,
-            "parameters": _jsonable(self.parameters),
+            "parameters": plain(self.parameters),
         }
 
     def clip_action(self, a: Tensor) -> Tensor:
@@ -155,17 +157,3 @@ def _check_bounds(bounds, m: int):
     if np.any(high < low):
         raise ProblemError(f"action_bounds need low ≤ high; got low={low.tolist()}, high={high.tolist()}")
     return low, high
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().tolist()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    return value

@@ -1,8 +1,9 @@
-"""Shared fixtures: numpy floating-point errors raise (so a silent NaN/overflow fails a test)."""
+"""Shared fixtures: numpy floating-point errors raise (so a silent NaN/overflow fails a test); torch on one thread."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +15,12 @@ def _strict_numpy():
     finally:
         np.seterr(**old)
 
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Small networks run fastest on one CPU thread, and two threads contend badly on a 2-core CI machine."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

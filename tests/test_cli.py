@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from tiny_solver import LQR1D_FILE, TINY, TINY_SETTINGS, error_line, hand_built, run_cli, write
 
 from hjb.cli import main
@@ -24,13 +23,6 @@ NAN_REWARD_FILE = (
     f"settings = SolverSettings(**{TINY!r})\n"
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture

@@ -20,18 +20,6 @@ from hjb.validation.riccati import lqr_solution
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one intra-op thread. With two OpenMP threads on a 2-core machine that another process
-    is also using, these loops of tiny matmuls were measured 100x slower (12 s instead of 0.13 s)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def _discrete_expectation(x0, F, Sigma, rho, dt, steps, W, w, tail=None):
     """E of the Euler estimator with reward r(x) = −½xᵀWx + w·x and tail g = −½xᵀPx + p·x − c (tail=(P, p, c))."""
     x0 = np.asarray(x0, dtype=float)

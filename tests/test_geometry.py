@@ -8,7 +8,6 @@ from scipy import stats
 from hjb.errors import ProblemError, UnknownNameError
 from hjb.geometry import Box, residual_weighted_pick, unit_grid, unit_points
 
-
 # ---------------------------------------------------------------- validation
 
 

@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 import pytest
-import torch
 from tiny_solver import LQR1D_FILE, LQR2D_FILE, MERTON_FILE, TINY_SETTINGS, hand_built, write
 
 from hjb.atomic import atomic_directory, atomic_write_text
@@ -18,13 +17,6 @@ from hjb.rundir import load_run, save_run
 RUN_FILES = ["convergence.png", "history.json", "hjb-run.json", "policy.png", "problem.py", "settings.json",
              "value.png", "weights.pt"]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def _no_temp(directory) -> bool:

@@ -1,7 +1,6 @@
 """End-to-end policy iteration on the quick-suite problems, checked against closed forms (slow: ~3 min)."""
 import numpy as np
 import pytest
-import torch
 
 from hjb import Merton, solve
 from hjb.errors import ProblemError
@@ -11,14 +10,6 @@ from hjb.validation.merton import merton_solution
 from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 from hjb.validation.riccati import lqr_solution
 from hjb.validation.suites import SETTINGS
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_seed_lqr_meets_quick_tolerances():

@@ -42,7 +42,7 @@ def format_table(report: dict) -> str:
     """A fixed-width table of the report's cases and a verdict line, for the terminal."""
     rows = [COLUMNS] + _rows(report)
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     failed = [case["name"] for case in report["cases"] if not case["passed"]]
     verdict = f"suite {report['suite']}: " + ("all cases passed" if not failed else f"FAILED: {', '.join(failed)}")

@@ -21,7 +21,7 @@ from hjb.validation.suites import get_suite
 
 def _passed(metrics: dict, tolerances: dict) -> bool:
     values = [metrics.get(key) for key in tolerances]
-    return all(v is not None and math.isfinite(v) and v <= tol for v, tol in zip(values, tolerances.values()))
+    return all(v is not None and math.isfinite(v) and v <= tol for v, tol in zip(values, tolerances.values(), strict=False))
 
 
 def run_case(case: ValidationCase, seed: int | None = None, progress: bool = True) -> dict:
