@@ -18,8 +18,8 @@ import torch
 from hjb.atomic import atomic_write_text
 from hjb.backend import dde
 from hjb.critic import Critic
-from hjb.iteration import seed_everything
 from hjb.evaluation import hjb_pde
+from hjb.iteration import seed_everything
 from hjb.pdes import seed_lqr
 from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 from hjb.validation.riccati import lqr_solution
