@@ -1,19 +1,17 @@
 """The seed's scalar LQR solved by policy iteration and checked against the Riccati closed form.
 
-python examples/lqr_seed.py [--fast]   (--fast: a few seconds, loose numbers; for the test suite)
+python examples/lqr_seed.py [--fast]   (--fast: two PI iterations only, for the test suite)
 """
 import sys
 
 import numpy as np
 
-from hjb import SolverSettings, solve
+from hjb import solve
 from hjb.pdes import seed_lqr
 from hjb.validation.riccati import lqr_solution
 from hjb.validation.suites import SETTINGS
 
-FAST = SolverSettings(width=16, depth=2, collocation=64, adam_steps_first=300, adam_steps=100,
-                      anchored_adam_steps=50, lbfgs_steps=50, anchors=4, anchor_paths=16,
-                      anchor_horizon=1.0, max_iterations=3)
+FAST = SETTINGS["lqr1d"].replace(max_iterations=2, min_iterations=2)  # two PI steps from a ≡ 0
 
 
 def main(fast: bool = False) -> dict:

@@ -1,18 +1,16 @@
 """Merton's consumption–investment problem: learned constant policy (π, k) against the closed form.
 
-python examples/merton.py [--fast]
+python examples/merton.py [--fast]   (--fast: two PI iterations only, for the test suite)
 """
 import sys
 
 import numpy as np
 
-from hjb import Merton, SolverSettings, solve
+from hjb import Merton, solve
 from hjb.validation.merton import merton_solution
 from hjb.validation.suites import SETTINGS
 
-FAST = SolverSettings(width=16, depth=2, collocation=64, adam_steps_first=300, adam_steps=100,
-                      anchored_adam_steps=50, lbfgs_steps=50, anchors=4, anchor_paths=16,
-                      anchor_horizon=10.0, anchor_dt=0.5, max_iterations=2)
+FAST = SETTINGS["merton"].replace(max_iterations=2)  # two PI steps from (π, k) = (0, ρ)
 
 
 def main(fast: bool = False) -> dict:

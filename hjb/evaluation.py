@@ -69,6 +69,28 @@ def hjb_pde(problem: ControlProblem, scale: float = 1.0):
     return pde
 
 
+class _LBFGSGuard:
+    """Stops DeepXDE's L-BFGS loop when an optimiser step makes no iteration (DeepXDE 1.15 would spin
+    forever once torch's L-BFGS returns at once, e.g. on a gradient already below tolerance) or the
+    loss is no longer finite."""
+
+    def __new__(cls):
+        class Guard(dde.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.previous = -1
+
+            def on_epoch_end(self):
+                state = self.model.opt.state_dict()["state"]
+                n_iter = state[0]["n_iter"] if state else 0
+                loss = np.asarray(self.model.train_state.loss_train, dtype=float)
+                if n_iter == self.previous or not np.all(np.isfinite(loss)):
+                    self.model.stop_training = True
+                self.previous = n_iter
+
+        return Guard()
+
+
 def _quiet():
     return contextlib.redirect_stdout(io.StringIO())
 
@@ -85,14 +107,12 @@ def evaluate_policy(
     learning_rate: float,
     lbfgs_steps: int,
     anchor_weight: float,
-    exact_level: bool = False,
     chunk: int = 500,
     on_chunk=None,
 ) -> EvaluationResult:
     """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
 
-    With exact_level, the offset of V is then set to the exact minimiser of the same loss over constant
-    shifts (closed form, see solve_level). Stops early and reports finite=False when a loss or weight turns NaN/inf,
+    Stops early and reports finite=False when a loss or weight turns NaN/inf,
     restoring the last finite weights.
     """
     scale = critic.scale
@@ -131,36 +151,47 @@ def evaluate_policy(
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
         with _quiet():
             model.compile("L-BFGS", loss_weights=weights)
-            model.train(display_every=max(lbfgs_steps, 1), verbose=0)
+            model.train(display_every=max(lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
         loss = np.asarray(model.train_state.loss_train, dtype=float)
         steps = model.train_state.step
         if not healthy(loss):
             critic.load_state(last_good)
             return EvaluationResult(*losses, steps, finite=False)
         losses = (float(loss[0]), float(loss[1]) / anchor_weight)
-    if exact_level:
-        x = torch.as_tensor(collocation, dtype=torch.float64)
-        solve_level(problem, critic, policy, x, anchor_x, anchor_v, weights[1] * scale**2)
-        losses = _losses(problem, critic, policy, x, anchor_x, anchor_v)
-        if not (np.all(np.isfinite(losses)) and critic.is_finite()):
-            critic.load_state(last_good)
-            return EvaluationResult(*losses, steps, finite=False)
     return EvaluationResult(*losses, steps, finite=True)
 
 
-def solve_level(problem, critic, policy, x, anchor_x, anchor_v, anchor_weight: float) -> None:
-    """Shift V by δ = −(mean R/ρ + w·mean(V_a − Â))/(1 + w), the minimiser over constants of the loss.
+def solve_level(
+    problem: ControlProblem,
+    critic: Critic,
+    policy,
+    collocation: np.ndarray,
+    anchor_x: np.ndarray,
+    anchor_v: np.ndarray,
+    *,
+    weight: float,
+    tail_discount: float,
+    tail_shift: float,
+) -> float:
+    """Shift V by the exact minimiser δ of mean(R + ρδ)²/ρ² + w·mean(V_a + δ − Â(δ))² over constants.
 
-    The level of V enters the residual only through ρV, the stiffest direction for the optimisers;
-    the loss is quadratic in a constant shift, so its exact minimiser is this closed form.
+    The anchors Â were bootstrapped with e^{−ρT}·V(X_T) from the critic as it was then; the critic has
+    since moved by `tail_shift` on average and moves by δ now, so Â(δ) = Â + e^{−ρT}(tail_shift + δ)
+    and, with g = 1 − e^{−ρT}: δ = −(mean R/ρ + w·g·(mean(V_a − Â) − e^{−ρT}·tail_shift)) / (1 + w·g²).
+    The level enters the residual only through ρV, the stiffest direction for the optimisers; this
+    closed form makes it exact and consistent with the Monte Carlo anchors. Returns δ.
     """
+    x = torch.as_tensor(collocation, dtype=torch.float64)
     V, dV, d2V = critic.derivatives(x)
     with torch.no_grad():
         mean_residual = float(evaluation_residual(problem, x, V, dV, d2V, policy(x)).mean())
         Va = critic.value(torch.as_tensor(anchor_x, dtype=torch.float64)).numpy()
-        misfit = float(np.mean(Va - anchor_v)) if len(anchor_v) else 0.0
-        shift = -(mean_residual / problem.discount + anchor_weight * misfit) / (1.0 + anchor_weight)
+    g = 1.0 - tail_discount
+    misfit = float(np.mean(Va - anchor_v)) - tail_discount * tail_shift if len(anchor_v) else 0.0
+    shift = -(mean_residual / problem.discount + weight * g * misfit) / (1.0 + weight * g * g)
+    with torch.no_grad():
         critic.net.v_offset += shift
+    return shift
 
 
 def _losses(problem, critic, policy, x, anchor_x, anchor_v) -> tuple[float, float]:

@@ -11,7 +11,7 @@ import torch
 
 from hjb.critic import Critic
 from hjb.errors import TrainingDivergedError
-from hjb.evaluation import evaluate_policy
+from hjb.evaluation import evaluate_policy, solve_level
 from hjb.feynman_kac import feynman_kac
 from hjb.geometry.sampling import residual_weighted_pick
 from hjb.improvement import actor_ascent
@@ -93,7 +93,10 @@ def solve(
             adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, learning_rate=s.learning_rate,
             lbfgs_steps=0, anchor_weight=0.0, on_chunk=on_chunk,
         )
+        collocation_t = torch.as_tensor(collocation, dtype=torch.float64)
+        value_at_anchoring = critic.value(collocation_t)
         dt = min(s.anchor_dt, COURANT / max(drift_lipschitz(problem, policy, probe[:128]), 1e-12))
+        dt = max(dt, horizon / s.anchor_max_steps)  # a wild early policy must not stall the rollouts
         estimate = feynman_kac(
             problem, policy, anchor_x, paths=s.anchor_paths, horizon=horizon, dt=dt,
             tail=critic.value, gradient=critic.gradient, noise_dim=noise_dim, seed=s.seed * 1000 + it,
@@ -106,7 +109,7 @@ def solve(
         result = evaluate_policy(
             problem, critic, policy, collocation, anchor_x, estimate.mean,
             adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
-            anchor_weight=s.anchor_weight, exact_level=s.exact_level, on_chunk=on_chunk,
+            anchor_weight=s.anchor_weight, on_chunk=on_chunk,
         )
         trained = True
         if not result.finite:
@@ -114,6 +117,11 @@ def solve(
                 f"training produced NaN/inf in PI iteration {it + 1}; kept the last finite weights",
                 iteration=it + 1, last_finite=partial("diverged"),
             )
+        solve_level(
+            problem, critic, policy, collocation, anchor_x, estimate.mean, weight=s.level_weight,
+            tail_discount=float(np.exp(-problem.discount * horizon)),
+            tail_shift=float((critic.value(collocation_t) - value_at_anchoring).mean()),
+        )
         # Improvement: α_{k+1} = argmax_a Q_k(x, a).
         if use_actor:
             actor_ascent(problem, critic, actor, collocation, steps=s.actor_steps, learning_rate=s.actor_learning_rate)

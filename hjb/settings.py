@@ -17,10 +17,12 @@ class SolverSettings:
     Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
     first PI iteration, `adam_steps` later, `learning_rate`), then with the anchors
-    (`anchored_adam_steps` Adam, at most `lbfgs_steps` L-BFGS iterations); with `exact_level`
-    the offset of V is finally set to the exact minimiser of that loss over constant shifts.
+    (`anchored_adam_steps` Adam, at most `lbfgs_steps` L-BFGS iterations); finally the
+    offset of V is set in closed form to the best constant shift for the PDE residual plus the anchors
+    weighted by `level_weight` (tail-consistent: see hjb.evaluation.solve_level).
     Anchors: `anchors` points, each the mean of `anchor_paths` Feynman–Kac paths over `anchor_horizon`
-    (default 1/(2ρ)) with step ≤ `anchor_dt` (shrunk to resolve the closed-loop drift), Richardson-corrected,
+    (default 1/(2ρ)) with step ≤ `anchor_dt` (shrunk to resolve the closed-loop drift, but at most
+    `anchor_max_steps` steps), Richardson-corrected,
     weighted by `anchor_weight` relative to the PDE residual.
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q for
     `actor_steps`), or auto (greedy when the problem declares one).
@@ -40,11 +42,12 @@ class SolverSettings:
     anchored_adam_steps: int = 100
     learning_rate: float = 1e-3
     lbfgs_steps: int = 300
-    exact_level: bool = True
+    level_weight: float = 100.0
     anchors: int = 8
     anchor_paths: int = 64
     anchor_horizon: float | None = None
     anchor_dt: float = 0.05
+    anchor_max_steps: int = 2000
     anchor_weight: float = 0.1
     improvement: str = "auto"
     actor_width: int = 32
@@ -60,7 +63,7 @@ class SolverSettings:
 
     def __post_init__(self):
         positive_ints = (
-            "width", "depth", "collocation", "anchors", "anchor_paths", "actor_width",
+            "width", "depth", "collocation", "anchors", "anchor_paths", "anchor_max_steps", "actor_width",
             "actor_depth", "max_iterations", "probe_points",
         )
         for name in positive_ints:
@@ -71,6 +74,8 @@ class SolverSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
+        if not self.level_weight >= 0:
+            raise ProblemError(f"setting level_weight must be ≥ 0; got {self.level_weight!r}")
         for name in ("learning_rate", "anchor_dt", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol"):
             if not getattr(self, name) > 0:
                 raise ProblemError(f"setting {name} must be > 0; got {getattr(self, name)!r}")
