@@ -37,6 +37,8 @@ def residual_weighted_pick(
     weight = np.abs(np.asarray(residual, dtype=float).ravel())
     if not np.all(np.isfinite(weight)) or weight.sum() <= 0:
         weight = np.ones(len(candidates))
+    # A floor keeps every candidate drawable, so n picks exist even where few residuals are non-zero.
+    weight = weight + 1e-12 * weight.max()
     n = min(n, len(candidates))
     idx = np.random.default_rng(seed).choice(len(candidates), size=n, replace=False, p=weight / weight.sum())
     return candidates[idx]

@@ -8,7 +8,7 @@ from hjb.errors import HJBError, TrainingDivergedError
 
 BUILTIN_PROBLEMS = (
     ("lqr1d", "hjb.pdes.seed_lqr()", "the seed's scalar stochastic LQR on [-2, 2] (closed form: Riccati)"),
-    ("merton", "hjb.pdes.Merton()", "Merton's consumption-investment problem, wealth in [0.5, 5] (closed form)"),
+    ("merton", "hjb.pdes.Merton()", "Merton's consumption-investment problem, wealth box [0.2, 12.5] (closed form)"),
     ("StochasticLQR", "hjb.pdes.StochasticLQR(A, B, Q, R, D, discount)", "stochastic LQR in any dimension"),
     ("Merton", "hjb.pdes.Merton(r_f, mu, sigma, gamma, discount)", "Merton's problem with your parameters"),
 )

@@ -41,6 +41,8 @@ class StochasticLQR(ControlProblem):
             raise ProblemError("LQR matrix R must be symmetric positive definite")
         if not np.allclose(Q, Q.T) or np.linalg.eigvalsh((Q + Q.T) / 2).min() < -1e-12:
             raise ProblemError("LQR matrix Q must be symmetric positive semi-definite")
+        if domain is not None and (not hasattr(domain, "dim") or domain.dim != d):
+            raise ProblemError(f"LQR domain must be a Box of dimension {d} (A is {d}×{d}); got {domain!r}")
         self.A, self.B, self.Q, self.R, self.D = A, B, Q, R, D
         # Contiguous transposes: x @ Mᵀ with a strided Mᵀ is many times slower on the CPU.
         def tensor(M):
@@ -73,7 +75,7 @@ class StochasticLQR(ControlProblem):
             action_dim=m,
             greedy_action=greedy_action,
             greedy_uses_hessian=False,
-            parameters={"A": A, "B": B, "Q": Q, "R": R, "D": D, "discount": float(discount)},
+            parameters={"A": A, "B": B, "Q": Q, "R": R, "D": D, "discount": discount},
         )
 
 

@@ -193,3 +193,9 @@ def test_residual_weighted_pick_favours_high_residuals():
     # Zero-residual candidates are never picked while there are enough others.
     res0 = np.r_[np.zeros(50), np.ones(50)]
     assert np.all(residual_weighted_pick(cand, res0, 30, seed=1)[:, 0] >= 50)
+
+
+def test_residual_weighted_pick_with_few_nonzero_residuals_still_returns_n_distinct_points():
+    candidates = np.arange(10.0)[:, None]
+    picks = residual_weighted_pick(candidates, np.r_[1.0, np.zeros(9)], 5, seed=0)
+    assert len(np.unique(picks)) == 5 and 0.0 in picks  # the one non-zero residual is always picked

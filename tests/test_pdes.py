@@ -461,3 +461,15 @@ def test_merton_rejects_bad_domain():
         Merton(domain=Box([0.5, 0.5], [2.0, 2.0]))
     with pytest.raises(UnknownNameError):
         Merton(domain=Box(0.5, 2.0, scale="sqrt"))
+
+
+def test_lqr_rejects_bad_discount_and_domain_dimension_with_problem_error():
+    from hjb.errors import ProblemError
+    from hjb.geometry import Box
+    from hjb.pdes import StochasticLQR
+
+    matrices = dict(A=[[-0.5, 0.0], [0.0, -0.5]], B=[[1.0], [0.0]], Q=np.eye(2), R=[[1.0]], D=[[0.3], [0.0]])
+    with pytest.raises(ProblemError, match="discount"):
+        StochasticLQR(**matrices, discount="abc")
+    with pytest.raises(ProblemError, match="dimension 2"):
+        StochasticLQR(**matrices, discount=0.1, domain=Box(-1.0, 1.0))
