@@ -79,11 +79,6 @@ class Box:
         inner = self.sample(n - len(corners), "sobol", seed)
         return np.concatenate([corners, inner], axis=0)
 
-    def subbox(self, fraction: float) -> Box:
-        """The box with the same centre whose sides are `fraction` times as long."""
-        centre, half = (self.lo + self.hi) / 2, (self.hi - self.lo) / 2 * fraction
-        return Box(centre - half, centre + half, self.scale)
-
     def to_deepxde(self):
         """The DeepXDE geometry of this box (Interval for d = 1, Hypercube otherwise)."""
         from hjb.backend import dde

@@ -192,13 +192,3 @@ def solve_level(
     with torch.no_grad():
         critic.net.v_offset += shift
     return shift
-
-
-def _losses(problem, critic, policy, x, anchor_x, anchor_v) -> tuple[float, float]:
-    """(mean (R/(ρ s))², mean ((V − Â)/s)²) of the critic as it stands."""
-    s = critic.scale
-    V, dV, d2V = critic.derivatives(x)
-    with torch.no_grad():
-        R = evaluation_residual(problem, x, V, dV, d2V, policy(x)) / (problem.discount * s)
-        Va = critic.value(torch.as_tensor(anchor_x, dtype=torch.float64)).numpy()
-    return float((R**2).mean()), float(np.mean(((Va - anchor_v) / s) ** 2))
