@@ -63,6 +63,10 @@ class Critic:
         """Detached ∇V (n, d)."""
         return self.derivatives(x, hessian=False)[1]
 
+    def value_derivatives(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Detached (∇V (n, d), ∇²V (n, d, d))."""
+        return self.derivatives(x)[1:]
+
     def value(self, x: Tensor) -> Tensor:
         """Detached V (n,)."""
         with torch.no_grad():

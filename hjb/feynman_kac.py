@@ -34,8 +34,17 @@ class _Path:
         self.total += np.exp(-p.discount * self.t) * p.reward(x, a)[:, 0] * self.dt
         noise = (p.diffusion(x, a) @ dW.unsqueeze(-1)).squeeze(-1)
         if self.gradient is not None:
-            # Control variate: Σ_j e^{−ρt_j} ∇V(X_j)·Σ ΔW_j has mean exactly zero and cancels most noise.
-            self.total -= np.exp(-p.discount * self.t) * (self.gradient(self.clip(x)) * noise).sum(-1)
+            # Control variate: e^{−ρt_j}[∇V·ΣΔW + ½(ΣΔW)ᵀ∇²V(ΣΔW) − ½Tr(ΣΣᵀ∇²V)dt] has mean exactly zero
+            # and is V's Itô increment up to drift terms: subtracting it cancels the noise of V along the path.
+            derivatives = self.gradient(self.clip(x))
+            dV, d2V = derivatives if isinstance(derivatives, tuple) else (derivatives, None)
+            cv = (dV * noise).sum(-1)
+            if d2V is not None:
+                sigma = p.diffusion(x, a)
+                quadratic = torch.einsum("ni,nij,nj->n", noise, d2V, noise)
+                trace = (d2V * (sigma @ sigma.transpose(-1, -2))).sum(dim=(-2, -1)) * self.dt
+                cv = cv + 0.5 * (quadratic - trace)
+            self.total -= np.exp(-p.discount * self.t) * cv
         self.x = x + p.drift(x, a) * self.dt + noise
         self.t += self.dt
 
@@ -63,8 +72,8 @@ def feynman_kac(
     """Monte Carlo estimate of V^α at x0 (n, d) from `paths` closed-loop Euler–Maruyama paths each.
 
     The policy and the tail value are evaluated at the state clipped into the box (the model is only
-    trusted there). `gradient`, an approximation of ∇V^α (n, d), turns on the martingale control variate
-    (unbiased whatever its accuracy). With richardson=True the step dt and dt/2 run on the same Brownian paths and
+    trusted there). `gradient`, an approximation of ∇V^α (n, d), or of (∇V^α, ∇²V^α) (n, d), (n, d, d),
+    turns on the first- or second-order martingale control variate (unbiased whatever its accuracy). With richardson=True the step dt and dt/2 run on the same Brownian paths and
     2·V_{dt/2} − V_dt removes the O(dt) weak error of Euler–Maruyama.
     """
     x0 = np.asarray(x0, dtype=float)

@@ -88,35 +88,34 @@ def solve(
             critic.set_output_scale(*_reward_scale(problem, policy, collocation))
         # Unanchored phase: the PDE alone moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail
         # below is bootstrapped from the new policy's value and not the old one's.
-        evaluate_policy(
+        result = evaluate_policy(
             problem, critic, policy, collocation, anchor_x, np.zeros(len(anchor_x)),
             adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, learning_rate=s.learning_rate,
-            lbfgs_steps=0, anchor_weight=0.0, on_chunk=on_chunk,
+            lbfgs_steps=s.pde_lbfgs_steps, anchor_weight=0.0, on_chunk=on_chunk,
         )
+        _check_finite(result, it, partial)
         collocation_t = torch.as_tensor(collocation, dtype=torch.float64)
         value_at_anchoring = critic.value(collocation_t)
         dt = min(s.anchor_dt, COURANT / max(drift_lipschitz(problem, policy, probe[:128]), 1e-12))
         dt = max(dt, horizon / s.anchor_max_steps)  # a wild early policy must not stall the rollouts
         estimate = feynman_kac(
             problem, policy, anchor_x, paths=s.anchor_paths, horizon=horizon, dt=dt,
-            tail=critic.value, gradient=critic.gradient, noise_dim=noise_dim, seed=s.seed * 1000 + it,
+            tail=critic.value, gradient=critic.value_derivatives, noise_dim=noise_dim, seed=s.seed * 1000 + it,
         )
         if not np.all(np.isfinite(estimate.mean)):
             raise TrainingDivergedError(
                 f"Feynman–Kac anchor values are NaN/inf in PI iteration {it + 1}; kept the last finite weights",
                 iteration=it + 1, last_finite=partial("diverged"),
             )
-        result = evaluate_policy(
-            problem, critic, policy, collocation, anchor_x, estimate.mean,
-            adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
-            anchor_weight=s.anchor_weight, on_chunk=on_chunk,
-        )
-        trained = True
-        if not result.finite:
-            raise TrainingDivergedError(
-                f"training produced NaN/inf in PI iteration {it + 1}; kept the last finite weights",
-                iteration=it + 1, last_finite=partial("diverged"),
+        if s.anchored_adam_steps or s.lbfgs_steps:
+            # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
+            result = evaluate_policy(
+                problem, critic, policy, collocation, anchor_x, estimate.mean,
+                adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
+                anchor_weight=s.anchor_weight, on_chunk=on_chunk,
             )
+            _check_finite(result, it, partial)
+        trained = True
         solve_level(
             problem, critic, policy, collocation, anchor_x, estimate.mean, weight=s.level_weight,
             tail_discount=float(np.exp(-problem.discount * horizon)),
@@ -141,7 +140,8 @@ def solve(
         record = {
             "iteration": it,
             "pde_loss": result.pde_loss,
-            "anchor_loss": result.anchor_loss,
+            "anchor_loss": float(np.mean(((critic.value(torch.as_tensor(anchor_x)).numpy() - estimate.mean)
+                                          / critic.scale) ** 2)),
             "anchor_stderr": float(np.mean(estimate.stderr) / critic.scale),
             "anchor_dt": dt,
             "anchor_horizon": horizon,
@@ -160,6 +160,14 @@ def solve(
             break
     status = "converged" if _plateaued(history, s) else "max_iterations"
     return Solution(problem, critic, policy, history, s, status=status)
+
+
+def _check_finite(result, it: int, partial) -> None:
+    if not result.finite:
+        raise TrainingDivergedError(
+            f"training produced NaN/inf in PI iteration {it + 1}; kept the last finite weights",
+            iteration=it + 1, last_finite=partial("diverged"),
+        )
 
 
 def _reward_scale(problem: ControlProblem, policy, x: np.ndarray) -> tuple[float, float]:

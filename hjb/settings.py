@@ -16,10 +16,12 @@ class SolverSettings:
 
     Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
-    first PI iteration, `adam_steps` later, `learning_rate`), then with the anchors
+    first PI iteration, `adam_steps` later, `learning_rate`; then `pde_lbfgs_steps` L-BFGS), then with the anchors
     (`anchored_adam_steps` Adam, at most `lbfgs_steps` L-BFGS iterations); finally the
     offset of V is set in closed form to the best constant shift for the PDE residual plus the anchors
     weighted by `level_weight` (tail-consistent: see hjb.evaluation.solve_level).
+    The defaults leave the anchors to the level of V only, right for problems whose evaluation PDE
+    fixes the shape of V (LQR); where it does not (Merton's x^λ± modes), add an anchored phase.
     Anchors: `anchors` points, each the mean of `anchor_paths` Feynman–Kac paths over `anchor_horizon`
     (default 1/(2ρ)) with step ≤ `anchor_dt` (shrunk to resolve the closed-loop drift, but at most
     `anchor_max_steps` steps), Richardson-corrected,
@@ -39,9 +41,10 @@ class SolverSettings:
     resample_fraction: float = 0.0
     adam_steps_first: int = 2000
     adam_steps: int = 300
-    anchored_adam_steps: int = 100
+    pde_lbfgs_steps: int = 300
+    anchored_adam_steps: int = 0
     learning_rate: float = 1e-3
-    lbfgs_steps: int = 300
+    lbfgs_steps: int = 0
     level_weight: float = 100.0
     anchors: int = 8
     anchor_paths: int = 64
@@ -70,7 +73,7 @@ class SolverSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ProblemError(f"setting {name} must be a positive integer; got {value!r}")
-        for name in ("adam_steps_first", "adam_steps", "anchored_adam_steps", "lbfgs_steps", "actor_steps", "min_iterations", "seed"):
+        for name in ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps", "actor_steps", "min_iterations", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
