@@ -30,7 +30,7 @@ from hjb.validation.suites import SETTINGS, get_suite
 def step_budget(settings, iterations: int) -> tuple[int, int]:
     """(Adam steps, L-BFGS iterations) spent by a policy-iteration solve of `iterations` iterations."""
     adam = settings.adam_steps_first + (iterations - 1) * settings.adam_steps + iterations * settings.anchored_adam_steps
-    return adam, iterations * settings.lbfgs_steps
+    return adam, iterations * (settings.pde_lbfgs_steps + settings.lbfgs_steps)
 
 
 def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
