@@ -22,20 +22,24 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("file", metavar="FILE.py", help="Python file defining `problem` (and optionally `settings`)")
     solve.add_argument("--out", metavar="DIR", help="run directory (default runs/<problem name>)")
     solve.add_argument("--seed", type=int, help="replace settings.seed")
-    solve.add_argument("--quiet", action="store_true", help="no progress lines")
-    solve.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small networks)")
+    _add_run_options(solve)
     validate = sub.add_parser("validate", help="run a validation suite against closed forms")
     validate.add_argument("--suite", default="quick", help="quick or full (default quick)")
     validate.add_argument("--out", metavar="DIR", help="report directory (default runs/validation/<suite>)")
     validate.add_argument("--seed", type=int, help="replace every case's settings.seed")
-    validate.add_argument("--quiet", action="store_true", help="no progress lines")
-    validate.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small networks)")
+    _add_run_options(validate)
     export = sub.add_parser("export", help="export V, the policy and the HJB residual of a run on a grid")
     export.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve`")
     export.add_argument("--points", type=int, help="grid points per axis (default 101 for d=1, 41 for d=2, else 11)")
     export.add_argument("--format", default="npz", help="npz, csv or netcdf (default npz)")
     export.add_argument("--out", metavar="FILE", help="output file (default RUN_DIR/grid.<ext>)")
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--quiet and --threads, shared by the commands that solve."""
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small networks)")
 
 
 def _list(args) -> int:
