@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--suite", default="quick", help="quick or full (default quick)")
     validate.add_argument("--out", metavar="DIR", help="report directory (default runs/validation/<suite>)")
     validate.add_argument("--seed", type=int, help="replace every case's settings.seed")
+    validate.add_argument("--jobs", type=int, help="cases solved at once, each in its own process "
+                          "(default: available cores ÷ --threads, at most the number of cases)")
     _add_run_options(validate)
     export = sub.add_parser("export", help="export V, the policy and the HJB residual of a run on a grid")
     export.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve`")
@@ -72,12 +74,13 @@ def _solve(args) -> int:
 
 def _validate(args) -> int:
     from hjb.validation.report import format_table
-    from hjb.validation.runner import run_suite
+    from hjb.validation.runner import available_cores, run_suite
     from hjb.validation.suites import get_suite
 
-    get_suite(args.suite)  # fail on an unknown name before any work
+    cases = get_suite(args.suite)  # fail on an unknown name before any work
+    jobs = args.jobs if args.jobs is not None else max(1, min(len(cases), available_cores() // args.threads))
     out = args.out if args.out is not None else f"runs/validation/{args.suite}"
-    report = run_suite(args.suite, out, seed=args.seed, progress=not args.quiet)
+    report = run_suite(args.suite, out, seed=args.seed, progress=not args.quiet, jobs=jobs, threads=args.threads)
     print(format_table(report))
     print(f"report: {out}/report.md")
     return 0 if report["passed"] else 1
@@ -97,10 +100,12 @@ COMMANDS = {"list": _list, "solve": _solve, "validate": _validate, "export": _ex
 def main(argv: list[str] | None = None) -> int:
     """Run the hjb command line; returns the exit status (0 ok, 1 validation failed, 2 error)."""
     args = _parser().parse_args(argv)
-    if getattr(args, "threads", None) is not None:
-        if args.threads < 1:
-            print(f"hjb: error: --threads must be a positive integer; got {args.threads}", file=sys.stderr)
+    for option in ("threads", "jobs"):
+        value = getattr(args, option, None)
+        if value is not None and value < 1:
+            print(f"hjb: error: --{option} must be a positive integer; got {value}", file=sys.stderr)
             return 2
+    if getattr(args, "threads", None) is not None:
         import torch
 
         torch.set_num_threads(args.threads)

@@ -46,6 +46,8 @@ def format_table(report: dict) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     failed = [case["name"] for case in report["cases"] if not case["passed"]]
     verdict = f"suite {report['suite']}: " + ("all cases passed" if not failed else f"FAILED: {', '.join(failed)}")
+    if "wall_seconds" in report:
+        verdict += f" ({report['wall_seconds']:.0f} s wall, {report.get('jobs', 1)} at a time)"
     return "\n".join(lines + ["", verdict])
 
 
@@ -58,7 +60,8 @@ def format_markdown(report: dict) -> str:
     lines = [
         f"# hjb validation — suite `{report['suite']}`",
         "",
-        f"Created {report['created']}, seed {report['seed']}. Result: **{'PASS' if report['passed'] else 'FAIL'}**.",
+        f"Created {report['created']}, seed {report['seed']}. Result: **{'PASS' if report['passed'] else 'FAIL'}**"
+        + (f" in {report['wall_seconds']:.0f} s wall ({report.get('jobs', 1)} cases at a time)." if "wall_seconds" in report else "."),
         "",
         "| " + " | ".join(_md(c) for c in COLUMNS) + " |",
         "|" + "|".join("---" for _ in COLUMNS) + "|",
