@@ -39,3 +39,7 @@ class TrainingDivergedError(HJBError, FloatingPointError):
 
 class BackendError(HJBError, RuntimeError):
     """DeepXDE is already loaded with a backend other than PyTorch."""
+
+
+class DataLawError(ProblemError):
+    """A data law is not a density (negative weights, non-PSD covariance) or a sample array is unusable."""

@@ -29,3 +29,19 @@ def generator(
     covariance = diffusion @ diffusion.transpose(-1, -2)
     curvature = 0.5 * (covariance * d2V).sum(dim=(-2, -1)).unsqueeze(-1)
     return transport + curvature
+
+
+def space_time_derivatives(
+    V: torch.Tensor, xt: torch.Tensor, *, create_graph: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """∂_t V (n, 1), ∇_x V (n, d), ∇_x²V (n, d, d) of V (n, 1) at space-time points xt (n, d + 1), time last."""
+    d = xt.shape[1] - 1
+    grad = torch.autograd.grad(V.sum(), xt, create_graph=True)[0]
+    rows = [
+        torch.autograd.grad(grad[:, i].sum(), xt, create_graph=create_graph, retain_graph=True)[0][:, :d]
+        for i in range(d)
+    ]
+    dVdt, dV = grad[:, d:], grad[:, :d]
+    if not create_graph:
+        dVdt, dV = dVdt.detach(), dV.detach()
+    return dVdt, dV, torch.stack(rows, dim=1)

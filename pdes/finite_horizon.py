@@ -1,0 +1,119 @@
+"""Finite-horizon control: maximise E[∫_t^T r(X_s, a_s, s) ds + g(X_T)] for dX = f(X, a, s) ds + Σ(X, a, s) dW.
+
+Its HJB is −∂_t V = max_a {r + L^a V} with V(x, T) = g(x), the generator L^a V from hjb.pdes.generator.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from hjb.errors import ProblemError, ShapeError
+from hjb.geometry.box import Box
+from hjb.geometry.spacetime import SpaceTime
+from hjb.jsonio import plain
+from hjb.pdes.generator import generator
+
+Tensor = torch.Tensor
+TimedFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+
+
+class FiniteHorizonProblem:
+    """drift(x, a, t) -> (n, d), diffusion(x, a, t) -> (n, d, k), reward(x, a, t) -> (n, 1), terminal(x) -> (n, 1)
+    for x (n, d), a (n, m), t (n, 1), on box × [0, horizon]. Optional greedy_action(x, t, ∇V, ∇²V) -> (n, m),
+    the closed-form argmax_a {r + L^a V}, and initial_policy(x, t) -> (n, m) (default a ≡ 0)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        drift: TimedFn,
+        diffusion: TimedFn,
+        reward: TimedFn,
+        terminal: Callable[[Tensor], Tensor],
+        horizon: float,
+        domain: Box,
+        action_dim: int,
+        greedy_action: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor] | None = None,
+        initial_policy: Callable[[Tensor, Tensor], Tensor] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ):
+        if not isinstance(name, str) or not name:
+            raise ProblemError(f"problem name must be a non-empty string; got {name!r}")
+        for label, fn in (("drift", drift), ("diffusion", diffusion), ("reward", reward), ("terminal", terminal)):
+            if not callable(fn):
+                raise ProblemError(f"{label} must be callable; got {type(fn).__name__}")
+        if isinstance(action_dim, bool) or not isinstance(action_dim, (int, np.integer)) or action_dim < 1:
+            raise ProblemError(f"action_dim must be a positive integer; got {action_dim!r}")
+        try:
+            T = float(horizon)
+        except (TypeError, ValueError):
+            raise ProblemError(f"the horizon T must be a positive number; got {horizon!r}") from None
+        if not (np.isfinite(T) and T > 0):
+            raise ProblemError(f"the horizon T must be a positive number; got {horizon!r}")
+        self.name = name
+        self.drift, self.diffusion, self.reward, self.terminal = drift, diffusion, reward, terminal
+        self.horizon, self.action_dim = T, int(action_dim)
+        self.domain = SpaceTime(domain, T)
+        self.greedy_action, self._initial_policy = greedy_action, initial_policy
+        self.parameters = dict(parameters or {})
+
+    @property
+    def state_dim(self) -> int:
+        """Dimension d of the state."""
+        return self.domain.dim
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, d={self.state_dim}, m={self.action_dim}, T={self.horizon})"
+
+    def describe(self) -> dict:
+        """JSON-ready description: name, kind, dimensions, horizon, domain, parameters."""
+        return {"name": self.name, "kind": type(self).__name__, "state_dim": self.state_dim,
+                "action_dim": self.action_dim, "horizon": self.horizon, "domain": self.domain.to_dict(),
+                "has_greedy_action": self.greedy_action is not None, "parameters": plain(self.parameters)}
+
+    def initial_policy(self, x: Tensor, t: Tensor) -> Tensor:
+        """The starting policy α_0(x, t) (n, m): the declared one, else 0."""
+        if self._initial_policy is not None:
+            return self._initial_policy(x, t)
+        return torch.zeros(x.shape[0], self.action_dim, dtype=x.dtype)
+
+    def check_shapes(self, n: int = 5) -> int:
+        """Call every function on n points; ShapeError naming the function and both shapes. Returns k."""
+        d, m = self.state_dim, self.action_dim
+        xt = torch.as_tensor(self.domain.sample(n, "uniform", seed=0), dtype=torch.float64)
+        x, t = xt[:, :d], xt[:, d:]
+        checks = (("initial_policy", self.initial_policy, (x, t), (n, m)), ("drift", None, None, (n, d)),
+                  ("reward", None, None, (n, 1)), ("terminal", self.terminal, (x,), (n, 1)))
+        a = None
+        for label, fn, args, shape in checks:
+            out = fn(*args) if fn is not None else getattr(self, label)(x, a, t)
+            if not isinstance(out, Tensor) or tuple(out.shape) != shape:
+                got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+                raise ShapeError(f"{label} returned shape {got}; expected {shape}")
+            if label == "initial_policy":
+                a = out
+        sigma = self.diffusion(x, a, t)
+        if not isinstance(sigma, Tensor) or sigma.ndim != 3 or sigma.shape[:2] != (n, d):
+            got = tuple(sigma.shape) if isinstance(sigma, Tensor) else type(sigma).__name__
+            raise ShapeError(f"diffusion returned shape {got}; expected (n, d, k) = ({n}, {d}, k)")
+        return int(sigma.shape[2])
+
+
+def finite_horizon_hamiltonian(problem: FiniteHorizonProblem, x: Tensor, t: Tensor, a: Tensor, dV: Tensor, d2V: Tensor) -> Tensor:
+    """r(x, a, t) + L^a V (n, 1) for x (n, d), t (n, 1), a (n, m), ∇V (n, d), ∇²V (n, d, d)."""
+    return problem.reward(x, a, t) + generator(dV, d2V, problem.drift(x, a, t), problem.diffusion(x, a, t))
+
+
+def finite_horizon_residual(
+    problem: FiniteHorizonProblem, x: Tensor, t: Tensor, dVdt: Tensor, dV: Tensor, d2V: Tensor, a: Tensor | None = None
+) -> Tensor:
+    """∂_t V + r + L^a V (n, 1): the evaluation residual for a fixed a (n, m), the HJB residual
+    ∂_t V + max_a {r + L^a V} when a is None (the problem's closed-form greedy action)."""
+    if a is None:
+        if problem.greedy_action is None:
+            raise ProblemError(f"problem {problem.name!r} declares no greedy_action; pass the maximising action instead")
+        a = problem.greedy_action(x, t, dV, d2V)
+    return dVdt + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V)
