@@ -155,3 +155,36 @@ def test_2d_mixture_noised_law_solves_the_log_density_hjb():
         dVdt = (V_at(t + h, x) - V_at(t - h, x)) / (2 * h)  # central difference in t (error ~1e-10)
         residual = log_density_hjb_residual(model, xt[:, :2], xt[:, 2:], dVdt.detach(), dV.detach(), d2V.detach())
         assert _max(residual) < 1e-6
+
+
+def test_finite_horizon_lqr_value_solves_the_finite_horizon_hjb():
+    from hjb.pdes.finite_horizon import FiniteHorizonProblem, finite_horizon_residual
+    from hjb.validation.finite_lqr import FiniteHorizonRiccati
+
+    A, B = np.array([[-0.5, 0.4], [-0.3, -0.8]]), np.array([[1.0, 0.2], [0.0, 0.7]])
+    Q, R, D, G = np.eye(2), np.diag([0.2, 0.1]), 0.3 * np.eye(2), np.array([[2.0, 0.5], [0.5, 1.0]])
+    At, Bt, Qt, Rt, Dt, Gt = (torch.tensor(np.ascontiguousarray(M)) for M in (A.T, B.T, Q, R, D, G))
+    gain = torch.tensor(np.linalg.solve(R, B.T).T.copy())
+    problem = FiniteHorizonProblem(
+        name="lqr_T", horizon=1.5, domain=Box([-2.0, -2.0], [2.0, 2.0]), action_dim=2,
+        drift=lambda x, a, t: x @ At + a @ Bt,
+        diffusion=lambda x, a, t: Dt.expand(len(x), 2, 2),
+        reward=lambda x, a, t: -0.5 * (((x @ Qt) * x).sum(-1, keepdim=True) + ((a @ Rt) * a).sum(-1, keepdim=True)),
+        terminal=lambda x: -0.5 * ((x @ Gt) * x).sum(-1, keepdim=True),
+        greedy_action=lambda x, t, dV, d2V: dV @ gain,
+    )
+    assert problem.check_shapes() == 2
+    exact = FiniteHorizonRiccati(A, B, Q, R, D, G, horizon=1.5)
+    rng = np.random.default_rng(3)
+    x, t = rng.uniform(-2, 2, size=(100, 2)), rng.uniform(0, 1.5, size=100)
+    P, dP = exact.P(t), exact.dPdt(t)
+    dVdt = -0.5 * np.einsum("ni,nij,nj->n", x, dP, x) - exact.dcdt(t)
+    dV = -np.einsum("nij,nj->ni", P, x)
+    residual = finite_horizon_residual(
+        problem, torch.tensor(x), torch.tensor(t[:, None]), torch.tensor(dVdt[:, None]), torch.tensor(dV), torch.tensor(-P),
+    )
+    assert _max(residual) < 1e-9
+    # At any other action the Hamiltonian is smaller, so the residual of a fixed action is negative.
+    other = finite_horizon_residual(problem, torch.tensor(x), torch.tensor(t[:, None]), torch.tensor(dVdt[:, None]),
+                                    torch.tensor(dV), torch.tensor(-P), a=torch.zeros(100, 2, dtype=torch.float64))
+    assert float(other.max()) < 0 and _max(other) > 1e-3
