@@ -1,0 +1,200 @@
+"""Finite-horizon policy iteration: −∂_t V = max_a {r + L^a V}, V(·, T) = g, on box × [0, T] by PINN.
+
+V = g(x) + (T − t)·c·N_θ(x, t) carries the terminal condition exactly (SpaceTimeNet). Evaluation of a
+policy α_k trains N_θ (warm-started) on the linear residual ∂_t V + r(x, α_k, t) + L^{α_k} V with DeepXDE;
+improvement is the problem's closed-form greedy action from a frozen copy of V_k. As for the Fokker–Planck
+solver, the truncated box gets no boundary condition (none is exact there).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+import torch
+
+from hjb.backend import dde
+from hjb.errors import ProblemError, TrainingDivergedError
+from hjb.evaluation import _LBFGSGuard, _quiet
+from hjb.iteration import seed_everything
+from hjb.pdes.finite_horizon import (
+    FiniteHorizonProblem,
+    finite_horizon_hamiltonian,
+    finite_horizon_residual,
+)
+from hjb.pdes.generator import space_time_derivatives
+from hjb.progress import Progress
+from hjb.settings import SolverSettings
+from hjb.spacetime_net import SpaceTimeNet
+
+Tensor = torch.Tensor
+
+
+class TimedPolicy:
+    """α(x, t) (n, m) for space-time points xt (n, d + 1): the problem's initial policy, or greedy from a frozen V."""
+
+    def __init__(self, problem: FiniteHorizonProblem, net: SpaceTimeNet | None = None):
+        self.problem = problem
+        self.net = None if net is None else copy.deepcopy(net)
+        self.kind = "initial" if net is None else "greedy"
+
+    def __call__(self, xt: Tensor) -> Tensor:
+        d = self.problem.state_dim
+        x, t = xt[:, :d].detach(), xt[:, d:].detach()
+        if self.net is None:
+            with torch.no_grad():
+                return self.problem.initial_policy(x, t)
+        with torch.enable_grad():
+            xg = xt.detach().clone().requires_grad_(True)
+            _, dV, d2V = space_time_derivatives(self.net(xg), xg, create_graph=False)
+        with torch.no_grad():
+            return self.problem.greedy_action(x, t, dV.detach(), d2V.detach())
+
+
+class _Frozen:
+    """α(xt) computed once per point set (DeepXDE passes the same collocation tensor at every step)."""
+
+    def __init__(self, policy):
+        self.policy, self._x, self._a = policy, None, None
+
+    def __call__(self, xt: Tensor) -> Tensor:
+        if self._x is None or self._x.shape != xt.shape or not torch.equal(self._x, xt.detach()):
+            self._x, self._a = xt.detach().clone(), self.policy(xt)
+        return self._a
+
+
+class FiniteHorizonSolution:
+    """V_θ(x, t), its greedy control and the PI history."""
+
+    def __init__(self, problem: FiniteHorizonProblem, net: SpaceTimeNet, history: list[dict], settings: SolverSettings,
+                 status: str):
+        self.problem, self.net, self.history, self.settings, self.status = problem, net, history, settings, status
+
+    def value(self, xt: np.ndarray) -> np.ndarray:
+        """V (n,) at xt (n, d + 1)."""
+        return self.net.values(xt)
+
+    def derivatives(self, xt: np.ndarray) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Detached V (n, 1), ∂_t V (n, 1), ∇V (n, d), ∇²V (n, d, d) at xt (n, d + 1)."""
+        xg = torch.as_tensor(xt, dtype=torch.float64).clone().requires_grad_(True)
+        V = self.net(xg)
+        dVdt, dV, d2V = space_time_derivatives(V, xg, create_graph=False)
+        return V.detach(), dVdt.detach(), dV.detach(), d2V.detach()
+
+    def gradient(self, xt: np.ndarray) -> np.ndarray:
+        """∇_x V (n, d) at xt (n, d + 1)."""
+        return self.derivatives(xt)[2].numpy()
+
+    def action(self, xt: np.ndarray) -> np.ndarray:
+        """Greedy action (n, m) at xt (n, d + 1)."""
+        return TimedPolicy(self.problem, self.net)(torch.as_tensor(xt, dtype=torch.float64)).numpy()
+
+    def hjb_residual(self, xt: np.ndarray) -> np.ndarray:
+        """∂_t V + max_a {r + L^a V} (n,) at xt (n, d + 1)."""
+        d = self.problem.state_dim
+        _, dVdt, dV, d2V = self.derivatives(xt)
+        x = torch.as_tensor(xt, dtype=torch.float64)
+        with torch.no_grad():
+            return finite_horizon_residual(self.problem, x[:, :d], x[:, d:], dVdt, dV, d2V)[:, 0].numpy()
+
+
+def evaluation_pde(problem: FiniteHorizonProblem, policy):
+    """DeepXDE residual (xt, V) ↦ ∂_t V + r(x, α(x, t), t) + L^α V for the fixed policy α, or the HJB
+    residual ∂_t V + max_a {r + L^a V} (greedy action of the live network) when policy is None."""
+    actions, d = (None if policy is None else _Frozen(policy)), problem.state_dim
+
+    def pde(xt, V):
+        dVdt, dV, d2V = space_time_derivatives(V, xt)
+        a = None if actions is None else actions(xt)
+        return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a)
+
+    return pde
+
+
+def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
+    """RMS over x (n, d) of |∂_t V| at T = max_a {r + L^a g}: the scale of the network's output."""
+    d = problem.state_dim
+    xg = torch.as_tensor(x, dtype=torch.float64).clone().requires_grad_(True)
+    g = problem.terminal(xg)
+    dg = torch.autograd.grad(g.sum(), xg, create_graph=True)[0]
+    d2g = torch.stack([torch.autograd.grad(dg[:, i].sum(), xg, retain_graph=True)[0] for i in range(d)], dim=1)
+    t = torch.full((len(x), 1), problem.horizon, dtype=torch.float64)
+    dg = dg.detach()
+    with torch.no_grad():
+        a = problem.greedy_action(xg.detach(), t, dg, d2g) if problem.greedy_action else problem.initial_policy(xg, t)
+        rate = finite_horizon_hamiltonian(problem, xg.detach(), t, a, dg, d2g)
+    return max(float(torch.sqrt(torch.mean(rate**2))), 1e-12)
+
+
+def solve_finite_horizon(
+    problem: FiniteHorizonProblem, settings: SolverSettings | None = None, progress: Progress | bool = True,
+    start: str = "hjb",
+) -> FiniteHorizonSolution:
+    """Policy iteration for −∂_t V = max_a {r + L^a V}, V(·, T) = g; never sees a closed form.
+
+    start="hjb" makes the first step a fit of the HJB residual itself (greedy action of the live network),
+    so that PI starts from that fit's greedy policy; start="policy" evaluates the problem's initial policy
+    first. On the 1-D diffusion case the HJB start reached an HJB residual RMS of 0.09 in 4 iterations,
+    the initial-policy start 30 (from a ≡ 0, whose value is far from the optimum).
+    """
+    if start not in ("hjb", "policy"):
+        raise ProblemError(f"start must be 'hjb' or 'policy'; got {start!r}")
+    s = settings or SolverSettings()
+    if problem.greedy_action is None:
+        raise ProblemError(f"finite-horizon problem {problem.name!r} needs a greedy_action for policy improvement")
+    if not isinstance(progress, Progress):
+        progress = Progress(s.max_iterations, enabled=bool(progress), label=problem.name)
+    problem.check_shapes()
+    seed_everything(s.seed)
+    domain, d = problem.domain, problem.state_dim
+    points = domain.sample(s.collocation, s.sampling, seed=s.seed)
+    probe = domain.sample(s.probe_points, "sobol", seed=s.seed + 2)
+    net = SpaceTimeNet(domain, s.width, s.depth, problem.terminal, at="end", rate=terminal_rate(problem, points[:, :d]))
+    policy = TimedPolicy(problem)
+    history: list[dict] = []
+    previous = None
+    status = "max_iterations"
+    for it in range(s.max_iterations):
+        started = time.perf_counter()
+        residual_pde = evaluation_pde(problem, None if it == 0 and start == "hjb" else policy)
+        data = dde.data.PDE(domain.to_deepxde(), residual_pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
+        model = dde.Model(data, net.net)
+        loss = _fit(model, net, s.adam_steps_first if it == 0 else s.adam_steps, s.pde_lbfgs_steps, s.learning_rate, it)
+        policy = TimedPolicy(problem, net)
+        solution = FiniteHorizonSolution(problem, net, history, s, status)
+        residual = solution.hjb_residual(probe)
+        value = net.values(probe)
+        change = math.inf if previous is None else float(np.linalg.norm(value - previous) / np.linalg.norm(value))
+        previous = value
+        record = {"iteration": it, "pde_loss": loss, "hjb_residual_rms": float(np.sqrt(np.mean(residual**2))),
+                  "hjb_residual_max": float(np.max(np.abs(residual))), "value_change": change,
+                  "anchor_loss": 0.0, "seconds": time.perf_counter() - started}
+        history.append(record)
+        progress.iteration(record)
+        if it + 1 >= max(s.min_iterations, 2) and change < s.value_tol:
+            status = "converged"
+            break
+    return FiniteHorizonSolution(problem, net, history, s, status)
+
+
+def _fit(model, net: SpaceTimeNet, adam_steps: int, lbfgs_steps: int, lr: float, it: int) -> float:
+    """Adam then L-BFGS on the model's loss; the final loss. NaN/inf restores the last weights and raises."""
+    last_good = net.state()
+    loss = math.nan
+    if adam_steps:
+        with _quiet():
+            model.compile("adam", lr=lr)
+            model.train(iterations=adam_steps, display_every=adam_steps, verbose=0)
+        loss = float(np.sum(model.train_state.loss_train))
+    if lbfgs_steps and math.isfinite(loss if adam_steps else 0.0):
+        dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
+        with _quiet():
+            model.compile("L-BFGS")
+            model.train(display_every=max(lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
+        loss = float(np.sum(model.train_state.loss_train))
+    if not math.isfinite(loss) or not all(torch.isfinite(p).all() for p in net.net.state_dict().values()):
+        net.load_state(last_good)
+        raise TrainingDivergedError(f"training produced NaN/inf in PI iteration {it + 1}; kept the last finite weights",
+                                    iteration=it + 1)
+    return loss
