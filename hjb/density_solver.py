@@ -14,11 +14,10 @@ import numpy as np
 import torch
 
 from hjb.backend import dde
-from hjb.errors import TrainingDivergedError
-from hjb.evaluation import _LBFGSGuard, _quiet
 from hjb.geometry.spacetime import SpaceTime
 from hjb.iteration import seed_everything
 from hjb.pdes.fokker_planck import adjoint_generator, fokker_planck_residual
+from hjb.pinn_fit import fit
 from hjb.progress import Progress
 from hjb.settings import SolverSettings
 from hjb.spacetime_net import SpaceTimeNet
@@ -81,38 +80,13 @@ def solve_fokker_planck(
 
     data = dde.data.PDE(domain.to_deepxde(), pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
     model = dde.Model(data, net.net)
-    history = _train(model, net, s, progress)
+    history: list[dict] = []
+
+    def on_chunk(stage: str, steps: int, loss: float) -> None:
+        history.append({"stage": stage, "steps": steps, "pde_loss": loss})
+        progress.message(f"{stage} step {steps:5d} | pde {loss:.2e}")
+
+    fit(model, net, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate,
+        iteration=0, on_chunk=on_chunk)
     return DensitySolution(net, domain, history, s)
 
-
-def _train(model, net: SpaceTimeNet, s: SolverSettings, progress: Progress, chunk: int = 500) -> list[dict]:
-    """Adam (adam_steps_first, in chunks with a progress line) then L-BFGS (pde_lbfgs_steps); NaN/inf raises
-    TrainingDivergedError after restoring the last finite weights."""
-    history, last_good, steps = [], net.state(), 0
-
-    def record(stage: str) -> None:
-        loss = np.asarray(model.train_state.loss_train, dtype=float)
-        if not np.all(np.isfinite(loss)):
-            net.load_state(last_good)
-            raise TrainingDivergedError(f"training produced NaN/inf during {stage} at step {steps}; "
-                                        "kept the last finite weights", iteration=1)
-        history.append({"stage": stage, "steps": steps, "pde_loss": float(loss[0])})
-        progress.message(f"{stage} step {steps:5d} | pde {float(loss[0]):.2e}")
-
-    with _quiet():
-        model.compile("adam", lr=s.learning_rate)
-    while steps < s.adam_steps_first:
-        n = min(chunk, s.adam_steps_first - steps)
-        with _quiet():
-            model.train(iterations=n, display_every=n, verbose=0)
-        steps += n
-        record("adam")
-        last_good = net.state()
-    if s.pde_lbfgs_steps > 0:
-        dde.optimizers.config.set_LBFGS_options(maxiter=s.pde_lbfgs_steps)
-        with _quiet():
-            model.compile("L-BFGS")
-            model.train(display_every=max(s.pde_lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
-        steps = model.train_state.step
-        record("lbfgs")
-    return history

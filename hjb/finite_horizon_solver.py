@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from hjb.backend import dde
-from hjb.errors import ProblemError, TrainingDivergedError
-from hjb.evaluation import _LBFGSGuard, _quiet
+from hjb.errors import ProblemError
 from hjb.iteration import seed_everything
 from hjb.pdes.finite_horizon import (
     FiniteHorizonProblem,
@@ -24,6 +23,7 @@ from hjb.pdes.finite_horizon import (
     finite_horizon_residual,
 )
 from hjb.pdes.generator import space_time_derivatives
+from hjb.pinn_fit import fit
 from hjb.progress import Progress
 from hjb.settings import SolverSettings
 from hjb.spacetime_net import SpaceTimeNet
@@ -160,7 +160,8 @@ def solve_finite_horizon(
         residual_pde = evaluation_pde(problem, None if it == 0 and start == "hjb" else policy)
         data = dde.data.PDE(domain.to_deepxde(), residual_pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
         model = dde.Model(data, net.net)
-        loss = _fit(model, net, s.adam_steps_first if it == 0 else s.adam_steps, s.pde_lbfgs_steps, s.learning_rate, it)
+        loss = fit(model, net, adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, lbfgs_steps=s.pde_lbfgs_steps,
+                   learning_rate=s.learning_rate, iteration=it, on_chunk=lambda stage, steps, loss, it=it: progress.training(it, steps, loss, 0.0))
         policy = TimedPolicy(problem, net)
         solution = FiniteHorizonSolution(problem, net, history, s, status)
         residual = solution.hjb_residual(probe)
@@ -177,24 +178,3 @@ def solve_finite_horizon(
             break
     return FiniteHorizonSolution(problem, net, history, s, status)
 
-
-def _fit(model, net: SpaceTimeNet, adam_steps: int, lbfgs_steps: int, lr: float, it: int) -> float:
-    """Adam then L-BFGS on the model's loss; the final loss. NaN/inf restores the last weights and raises."""
-    last_good = net.state()
-    loss = math.nan
-    if adam_steps:
-        with _quiet():
-            model.compile("adam", lr=lr)
-            model.train(iterations=adam_steps, display_every=adam_steps, verbose=0)
-        loss = float(np.sum(model.train_state.loss_train))
-    if lbfgs_steps and math.isfinite(loss if adam_steps else 0.0):
-        dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
-        with _quiet():
-            model.compile("L-BFGS")
-            model.train(display_every=max(lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
-        loss = float(np.sum(model.train_state.loss_train))
-    if not math.isfinite(loss) or not all(torch.isfinite(p).all() for p in net.net.state_dict().values()):
-        net.load_state(last_good)
-        raise TrainingDivergedError(f"training produced NaN/inf in PI iteration {it + 1}; kept the last finite weights",
-                                    iteration=it + 1)
-    return loss
