@@ -14,9 +14,15 @@ import numpy as np
 import torch
 
 from hjb.backend import dde
+from hjb.critic import Critic
+from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.iteration import seed_everything
-from hjb.pdes.fokker_planck import adjoint_generator, fokker_planck_residual
+from hjb.pdes.fokker_planck import (
+    adjoint_generator,
+    fokker_planck_residual,
+    stationary_fokker_planck_residual,
+)
 from hjb.pinn_fit import fit
 from hjb.progress import Progress
 from hjb.settings import SolverSettings
@@ -90,3 +96,66 @@ def solve_fokker_planck(
         iteration=0, on_chunk=on_chunk)
     return DensitySolution(net, domain, history, s)
 
+
+
+def differentiable_policy(policy) -> Callable[[Tensor], Tensor]:
+    """The differentiable form of a solver policy (greedy: through ∇V_θ; actor: its network), for closed_loop."""
+    if hasattr(policy, "differentiable"):
+        return policy.differentiable
+    if hasattr(policy, "action"):
+        return policy.action
+    return policy
+
+
+class StationaryDensitySolution:
+    """A stationary law p = e^{c + N_θ(x)} on a box, normalised so that ∫_box p = 1 (trapezoidal rule)."""
+
+    def __init__(self, critic: Critic, box: Box, history: list[dict], settings: SolverSettings, per_axis: int):
+        self.critic, self.box, self.history, self.settings = critic, box, history, settings
+        self.log_normaliser = 0.0
+        self.log_normaliser = float(np.log(self.mass(per_axis)))
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        """log p (n,) at x (n, d)."""
+        return self.critic.value(torch.as_tensor(x, dtype=torch.float64)).numpy() - self.log_normaliser
+
+    def density(self, x: np.ndarray) -> np.ndarray:
+        """p (n,) at x (n, d)."""
+        return np.exp(self.log_density(x))
+
+    def mass(self, per_axis: int = 101) -> float:
+        """∫_box p dx by the trapezoidal rule on per_axis^d points."""
+        values = self.density(self.box.grid(per_axis)).reshape((per_axis,) * self.box.dim)
+        for axis in range(self.box.dim):
+            values = np.trapezoid(values, np.linspace(self.box.lo[axis], self.box.hi[axis], per_axis), axis=0)
+        return float(values)
+
+
+def solve_stationary_fokker_planck(
+    coefficients: Coefficients, box: Box, settings: SolverSettings | None = None, progress: Progress | bool = True,
+    per_axis: int = 101,
+) -> StationaryDensitySolution:
+    """Fit log p = N_θ to L*p/p = 0 on the box (the equation fixes p up to a factor), then normalise ∫p = 1
+    by quadrature on per_axis^d points. Output scale of N_θ: 5 (log-densities span O(10) over ±4 std)."""
+    s = settings or SolverSettings()
+    if not isinstance(progress, Progress):
+        progress = Progress(1, enabled=bool(progress), label="stationary-fokker-planck")
+    seed_everything(s.seed)
+    critic = Critic(box, s.width, s.depth)
+    critic.set_output_scale(0.0, 5.0)
+
+    def pde(x, q):
+        return stationary_fokker_planck_residual(torch.exp(q), x, coefficients, relative=True)
+
+    points = box.sample(s.collocation, s.sampling, seed=s.seed)
+    data = dde.data.PDE(box.to_deepxde(), pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
+    model = dde.Model(data, critic.net)
+    history: list[dict] = []
+
+    def on_chunk(stage: str, steps: int, loss: float) -> None:
+        history.append({"stage": stage, "steps": steps, "pde_loss": loss})
+        progress.message(f"{stage} step {steps:5d} | pde {loss:.2e}")
+
+    fit(model, critic, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate,
+        iteration=0, on_chunk=on_chunk)
+    return StationaryDensitySolution(critic, box, history, s, per_axis)

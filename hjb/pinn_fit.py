@@ -6,13 +6,14 @@ from collections.abc import Callable
 import numpy as np
 
 from hjb.backend import dde
+from hjb.critic import Critic
 from hjb.errors import TrainingDivergedError
 from hjb.evaluation import _LBFGSGuard, _quiet
 from hjb.spacetime_net import SpaceTimeNet
 
 
 def fit(
-    model, net: SpaceTimeNet, *, adam_steps: int, lbfgs_steps: int, learning_rate: float, iteration: int,
+    model, net: SpaceTimeNet | Critic, *, adam_steps: int, lbfgs_steps: int, learning_rate: float, iteration: int,
     on_chunk: Callable[[str, int, float], None] | None = None, chunk: int = 500,
 ) -> float:
     """Train `model` (a dde.Model of net) for adam_steps Adam steps then at most lbfgs_steps L-BFGS iterations;

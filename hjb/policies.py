@@ -7,6 +7,7 @@ import torch
 
 from hjb.backend import dde
 from hjb.critic import Critic
+from hjb.pdes.generator import value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import greedy
 
@@ -41,6 +42,13 @@ class GreedyPolicy:
             d2V = torch.zeros(x.shape[0], x.shape[1], x.shape[1], dtype=x.dtype)
         with torch.no_grad():
             return greedy(self.problem, x, dV, d2V)
+
+    def differentiable(self, x: Tensor) -> Tensor:
+        """α(x) (n, m) with its graph in x (x must require grad): the Fokker–Planck operator needs ∂α/∂x."""
+        dV, d2V = value_derivatives(self.critic.net(x), x, create_graph=True, hessian=self.problem.greedy_uses_hessian)
+        if d2V is None:
+            d2V = torch.zeros(x.shape[0], x.shape[1], x.shape[1], dtype=x.dtype)
+        return greedy(self.problem, x, dV, d2V)
 
 
 class ActorPolicy:
