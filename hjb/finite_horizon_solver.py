@@ -77,9 +77,10 @@ class FiniteHorizonSolution:
 
     def derivatives(self, xt: np.ndarray) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Detached V (n, 1), ∂_t V (n, 1), ∇V (n, d), ∇²V (n, d, d) at xt (n, d + 1)."""
-        xg = torch.as_tensor(xt, dtype=torch.float64).clone().requires_grad_(True)
-        V = self.net(xg)
-        dVdt, dV, d2V = space_time_derivatives(V, xg, create_graph=False)
+        with torch.enable_grad():
+            xg = torch.as_tensor(xt, dtype=torch.float64).clone().requires_grad_(True)
+            V = self.net(xg)
+            dVdt, dV, d2V = space_time_derivatives(V, xg, create_graph=False)
         return V.detach(), dVdt.detach(), dV.detach(), d2V.detach()
 
     def gradient(self, xt: np.ndarray) -> np.ndarray:

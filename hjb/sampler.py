@@ -11,6 +11,7 @@ import torch
 from hjb.errors import ProblemError
 from hjb.finite_horizon_solver import FiniteHorizonSolution
 from hjb.pdes.diffusion_model import DiffusionModel, cost_running
+from hjb.score_matching import reverse_sample
 
 Tensor = torch.Tensor
 Control = Callable[[Tensor, Tensor], Tensor]
@@ -35,16 +36,20 @@ def _check(n: int, steps: int) -> None:
 
 
 def sample(model: DiffusionModel, control: Control, n: int, rng: np.random.Generator, steps: int = 200) -> np.ndarray:
-    """X_T (n, d) of dX = (μ + Σu) dt + Σ dW on [0, T] from X_0 ~ p_T (exact noising of data samples)."""
+    """X_T (n, d) of dX = (μ + Σu) dt + Σ dW on [0, T) from X_0 ~ p_T (exact noising of data samples).
+
+    The same reverse-time Euler–Maruyama as the DSM baseline (hjb.score_matching.reverse_sample), with the
+    score u/Σ; it stops at noising time 1e-3·T, where the baseline stops too.
+    """
     _check(n, steps)
-    x = torch.as_tensor(model.prior_samples(n, rng), dtype=torch.float64)
-    dt = model.horizon / steps
-    for k in range(steps):
-        t = torch.full((n, 1), k * dt, dtype=torch.float64)
-        sigma = model.sigma(t)
-        x = x + (model.mu(x, t) + sigma * control(x, t)) * dt + sigma * np.sqrt(dt) * torch.as_tensor(
-            rng.standard_normal((n, model.state_dim)))
-    return x.numpy()
+    T = model.horizon
+
+    def score(y: Tensor, s: Tensor) -> Tensor:
+        t = T - s
+        with torch.enable_grad():  # a control may differentiate a network; reverse_sample runs under no_grad
+            return (control(y, t) / model.sigma(t)).detach()
+
+    return reverse_sample(score, model.prior_samples(n, rng), model.noising, rng, s_min=1e-3 * T, steps=steps)
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,18 @@ def test_verification_identity_with_the_exact_solution(amplitude):
 def test_bad_counts():
     with pytest.raises(ProblemError, match="n must be a positive integer; got 0"):
         sample(MODEL, exact_control, 0, np.random.default_rng(0))
+
+
+def test_learned_control_on_invariant_data_samples_the_data():
+    """N(0, 1) data is invariant under VP noising, so log p_{T−t} = log N(0, 1) at every t: the solver's
+    W stays the terminal condition and its control must sample N(0, 1) back."""
+    from hjb.finite_horizon_solver import solve_finite_horizon
+    from hjb.sampler import learned_control
+    from hjb.settings import SolverSettings
+
+    model = DiffusionModel(GaussianMixture([1.0], [[0.0]], [[[1.0]]]), VPNoising(0.5, 2.0, 1.0))
+    settings = SolverSettings(width=8, depth=1, collocation=64, adam_steps_first=50, pde_lbfgs_steps=0, max_iterations=1)
+    solution = solve_finite_horizon(model, settings, progress=False)
+    y = sample(model, learned_control(solution), 4000, np.random.default_rng(2), steps=100)[:, 0]
+    assert abs(y.mean()) < 4 * np.sqrt(1 / len(y))
+    assert abs(y.var() - 1.0) < 4 * np.sqrt(2 / len(y))
