@@ -65,6 +65,13 @@ class Box:
             raise ProblemError(f"a grid needs at least 2 points per axis; got {per_axis}")
         return self.lo + unit_grid(per_axis, self.dim) * (self.hi - self.lo)
 
+    def integrate(self, f, per_axis: int = 101) -> float:
+        """∫_box f dx by the trapezoidal rule on the grid(per_axis), f mapping points (n, d) to values (n,)."""
+        values = np.asarray(f(self.grid(per_axis)), dtype=float).reshape((per_axis,) * self.dim)
+        for axis in range(self.dim):
+            values = np.trapezoid(values, np.linspace(self.lo[axis], self.hi[axis], per_axis), axis=0)
+        return float(values)
+
     def contains(self, x: np.ndarray) -> np.ndarray:
         """Boolean mask (n,) of the points x (n, d) inside the closed box."""
         return np.all((x >= self.lo) & (x <= self.hi), axis=-1)

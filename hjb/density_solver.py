@@ -48,11 +48,21 @@ class DensitySolution:
 
     def mass(self, t: float, per_axis: int = 201) -> float:
         """∫_box p(x, t) dx by the trapezoidal rule on per_axis^d points."""
-        box = self.domain.box
-        values = self.density(self.domain.at_time(box.grid(per_axis), t)).reshape((per_axis,) * box.dim)
-        for axis in range(box.dim):
-            values = np.trapezoid(values, np.linspace(box.lo[axis], box.hi[axis], per_axis), axis=0)
-        return float(values)
+        return self.domain.box.integrate(lambda x: self.density(self.domain.at_time(x, t)), per_axis)
+
+
+def _fit_residual(domain, pde, net, points: np.ndarray, s: SolverSettings, progress: Progress) -> list[dict]:
+    """One DeepXDE fit of net to the residual `pde` on the collocation points (no boundary data); the loss history."""
+    data = dde.data.PDE(domain.to_deepxde(), pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
+    history: list[dict] = []
+
+    def on_chunk(stage: str, steps: int, loss: float) -> None:
+        history.append({"stage": stage, "steps": steps, "pde_loss": loss})
+        progress.message(f"{stage} step {steps:5d} | pde {loss:.2e}")
+
+    fit(dde.Model(data, net.net), net, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps,
+        learning_rate=s.learning_rate, iteration=0, on_chunk=on_chunk)
+    return history
 
 
 def initial_rate(coefficients: Coefficients, initial_log_density: Callable[[Tensor], Tensor], x: np.ndarray) -> float:
@@ -84,17 +94,7 @@ def solve_fokker_planck(
     def pde(xt, q):
         return fokker_planck_residual(torch.exp(q), xt, coefficients, relative=True)
 
-    data = dde.data.PDE(domain.to_deepxde(), pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
-    model = dde.Model(data, net.net)
-    history: list[dict] = []
-
-    def on_chunk(stage: str, steps: int, loss: float) -> None:
-        history.append({"stage": stage, "steps": steps, "pde_loss": loss})
-        progress.message(f"{stage} step {steps:5d} | pde {loss:.2e}")
-
-    fit(model, net, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate,
-        iteration=0, on_chunk=on_chunk)
-    return DensitySolution(net, domain, history, s)
+    return DensitySolution(net, domain, _fit_residual(domain, pde, net, points, s, progress), s)
 
 
 
@@ -125,10 +125,7 @@ class StationaryDensitySolution:
 
     def mass(self, per_axis: int = 101) -> float:
         """∫_box p dx by the trapezoidal rule on per_axis^d points."""
-        values = self.density(self.box.grid(per_axis)).reshape((per_axis,) * self.box.dim)
-        for axis in range(self.box.dim):
-            values = np.trapezoid(values, np.linspace(self.box.lo[axis], self.box.hi[axis], per_axis), axis=0)
-        return float(values)
+        return self.box.integrate(self.density, per_axis)
 
 
 def solve_stationary_fokker_planck(
@@ -148,14 +145,4 @@ def solve_stationary_fokker_planck(
         return stationary_fokker_planck_residual(torch.exp(q), x, coefficients, relative=True)
 
     points = box.sample(s.collocation, s.sampling, seed=s.seed)
-    data = dde.data.PDE(box.to_deepxde(), pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
-    model = dde.Model(data, critic.net)
-    history: list[dict] = []
-
-    def on_chunk(stage: str, steps: int, loss: float) -> None:
-        history.append({"stage": stage, "steps": steps, "pde_loss": loss})
-        progress.message(f"{stage} step {steps:5d} | pde {loss:.2e}")
-
-    fit(model, critic, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate,
-        iteration=0, on_chunk=on_chunk)
-    return StationaryDensitySolution(critic, box, history, s, per_axis)
+    return StationaryDensitySolution(critic, box, _fit_residual(box, pde, critic, points, s, progress), s, per_axis)

@@ -196,3 +196,11 @@ def test_residual_weighted_pick_with_few_nonzero_residuals_still_returns_n_disti
     candidates = np.arange(10.0)[:, None]
     picks = residual_weighted_pick(candidates, np.r_[1.0, np.zeros(9)], 5, seed=0)
     assert len(np.unique(picks)) == 5 and 0.0 in picks  # the one non-zero residual is always picked
+
+
+def test_integrate_is_exact_for_bilinear_functions_and_close_for_a_gaussian():
+    box = Box([0.0, -1.0], [2.0, 3.0])
+    assert abs(box.integrate(lambda x: 1.0 + x[:, 0] * x[:, 1], 11) - (8.0 + 2.0 * 4.0)) < 1e-12
+    wide = Box([-6.0, -6.0], [6.0, 6.0])
+    gauss = wide.integrate(lambda x: np.exp(-0.5 * (x**2).sum(1)) / (2 * np.pi), 201)
+    assert abs(gauss - 1.0) < 1e-6
