@@ -162,7 +162,8 @@ def solve_finite_horizon(
         data = dde.data.PDE(domain.to_deepxde(), residual_pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
         model = dde.Model(data, net.net)
         loss = fit(model, net, adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, lbfgs_steps=s.pde_lbfgs_steps,
-                   learning_rate=s.learning_rate, iteration=it, on_chunk=lambda stage, steps, loss, it=it: progress.training(it, steps, loss, 0.0))
+                   learning_rate=s.learning_rate, iteration=it, on_chunk=lambda stage, steps, loss, it=it: progress.message(
+                       f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {loss:.2e}"))
         policy = TimedPolicy(problem, net)
         solution = FiniteHorizonSolution(problem, net, history, s, status)
         residual = solution.hjb_residual(probe)
@@ -171,7 +172,7 @@ def solve_finite_horizon(
         previous = value
         record = {"iteration": it, "pde_loss": loss, "hjb_residual_rms": float(np.sqrt(np.mean(residual**2))),
                   "hjb_residual_max": float(np.max(np.abs(residual))), "value_change": change,
-                  "anchor_loss": 0.0, "seconds": time.perf_counter() - started}
+                  "seconds": time.perf_counter() - started}
         history.append(record)
         progress.iteration(record)
         if it + 1 >= max(s.min_iterations, 2) and change < s.value_tol:

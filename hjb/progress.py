@@ -28,10 +28,10 @@ class Progress:
 
     def iteration(self, record: dict) -> None:
         """A PI iteration finished (record from the solver history)."""
+        anchors = f"anchors {record['anchor_loss']:.2e} " if "anchor_loss" in record else ""
         self._print(
             f"PI {record['iteration'] + 1}/{self.total} | done | pde {record['pde_loss']:.2e} "
-            f"anchors {record['anchor_loss']:.2e} | HJB residual rms {record['hjb_residual_rms']:.2e} "
-            f"| ΔV {record['value_change']:.2e}"
+            f"{anchors}| HJB residual rms {record['hjb_residual_rms']:.2e} | ΔV {record['value_change']:.2e}"
         )
 
     def message(self, text: str) -> None:
