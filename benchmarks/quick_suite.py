@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from hjb.atomic import atomic_write_text
-from hjb.backend import dde
+from hjb.backend import dde, quiet
 from hjb.critic import Critic
 from hjb.evaluation import hjb_pde
 from hjb.iteration import seed_everything
@@ -44,11 +44,13 @@ def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
                         anchors=problem.domain.sample(settings.collocation, "sobol", seed))
     model = dde.Model(data, critic.net)
     start = time.perf_counter()
-    model.compile("adam", lr=settings.learning_rate)
-    model.train(iterations=adam_steps, display_every=max(adam_steps, 1), verbose=0)
+    with quiet():
+        model.compile("adam", lr=settings.learning_rate)
+        model.train(iterations=adam_steps, display_every=max(adam_steps, 1), verbose=0)
     dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
-    model.compile("L-BFGS")
-    model.train(display_every=max(lbfgs_steps, 1), verbose=0)
+    with quiet():
+        model.compile("L-BFGS")
+        model.train(display_every=max(lbfgs_steps, 1), verbose=0)
     seconds = time.perf_counter() - start
     x = problem.domain.grid(201)
     exact = lqr_solution(problem)

@@ -47,3 +47,8 @@ class _LazyDeepXDE:
 
 
 dde = _LazyDeepXDE()
+
+
+def quiet():
+    """A context that swallows what DeepXDE prints to stdout (compile and training banners)."""
+    return contextlib.redirect_stdout(io.StringIO())

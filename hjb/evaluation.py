@@ -2,15 +2,13 @@
 pinned by Feynman–Kac anchor values as a PointSetBC."""
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from hjb.backend import dde
+from hjb.backend import dde, quiet
 from hjb.critic import Critic
 from hjb.pdes.generator import value_derivatives
 from hjb.pdes.problem import ControlProblem
@@ -91,10 +89,6 @@ class _LBFGSGuard:
         return Guard()
 
 
-def _quiet():
-    return contextlib.redirect_stdout(io.StringIO())
-
-
 def evaluate_policy(
     problem: ControlProblem,
     critic: Critic,
@@ -133,11 +127,11 @@ def evaluate_policy(
     def healthy(loss_values) -> bool:
         return bool(np.all(np.isfinite(loss_values))) and critic.is_finite()
 
-    with _quiet():
+    with quiet():
         model.compile("adam", lr=learning_rate, loss_weights=weights)
     while steps < adam_steps:
         n = min(chunk, adam_steps - steps)
-        with _quiet():
+        with quiet():
             model.train(iterations=n, display_every=n, verbose=0)
         steps += n
         loss = np.asarray(model.train_state.loss_train, dtype=float)
@@ -149,7 +143,7 @@ def evaluate_policy(
             on_chunk(steps, *losses)
     if lbfgs_steps > 0:
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
-        with _quiet():
+        with quiet():
             model.compile("L-BFGS", loss_weights=weights)
             model.train(display_every=max(lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
         loss = np.asarray(model.train_state.loss_train, dtype=float)

@@ -5,10 +5,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hjb.backend import dde
+from hjb.backend import dde, quiet
 from hjb.critic import Critic
 from hjb.errors import TrainingDivergedError
-from hjb.evaluation import _LBFGSGuard, _quiet
+from hjb.evaluation import _LBFGSGuard
 from hjb.spacetime_net import SpaceTimeNet
 
 
@@ -34,18 +34,18 @@ def fit(
         return total
 
     if adam_steps > 0:
-        with _quiet():
+        with quiet():
             model.compile("adam", lr=learning_rate)
     while steps < adam_steps:
         n = min(chunk, adam_steps - steps)
-        with _quiet():
+        with quiet():
             model.train(iterations=n, display_every=n, verbose=0)
         steps += n
         loss = check("adam")
         last_good = net.state()
     if lbfgs_steps > 0:
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
-        with _quiet():
+        with quiet():
             model.compile("L-BFGS")
             model.train(display_every=max(lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
         steps = model.train_state.step
