@@ -56,9 +56,9 @@ def _fit_residual(domain, pde, net, points: np.ndarray, s: SolverSettings, progr
     data = dde.data.PDE(domain.to_deepxde(), pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
     history: list[dict] = []
 
-    def on_chunk(stage: str, steps: int, loss: float) -> None:
-        history.append({"stage": stage, "steps": steps, "pde_loss": loss})
-        progress.message(f"{stage} step {steps:5d} | pde {loss:.2e}")
+    def on_chunk(stage: str, steps: int, losses: np.ndarray) -> None:
+        history.append({"stage": stage, "steps": steps, "pde_loss": float(losses.sum())})
+        progress.message(f"{stage} step {steps:5d} | pde {float(losses.sum()):.2e}")
 
     fit(dde.Model(data, net.net), net, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps,
         learning_rate=s.learning_rate, iteration=0, on_chunk=on_chunk)

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hjb.backend import dde, quiet
+from hjb.backend import dde
 from hjb.critic import Critic
+from hjb.errors import TrainingDivergedError
 from hjb.pdes.generator import value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import evaluation_residual, hjb_residual
+from hjb.pinn_fit import fit
 
 Tensor = torch.Tensor
 
@@ -67,28 +69,6 @@ def hjb_pde(problem: ControlProblem, scale: float = 1.0):
     return pde
 
 
-class _LBFGSGuard:
-    """Stops DeepXDE's L-BFGS loop when an optimiser step makes no iteration (DeepXDE 1.15 would spin
-    forever once torch's L-BFGS returns at once, e.g. on a gradient already below tolerance) or the
-    loss is no longer finite."""
-
-    def __new__(cls):
-        class Guard(dde.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.previous = -1
-
-            def on_epoch_end(self):
-                state = self.model.opt.state_dict()["state"]
-                n_iter = state[0]["n_iter"] if state else 0
-                loss = np.asarray(self.model.train_state.loss_train, dtype=float)
-                if n_iter == self.previous or not np.all(np.isfinite(loss)):
-                    self.model.stop_training = True
-                self.previous = n_iter
-
-        return Guard()
-
-
 def evaluate_policy(
     problem: ControlProblem,
     critic: Critic,
@@ -106,8 +86,8 @@ def evaluate_policy(
 ) -> EvaluationResult:
     """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
 
-    Stops early and reports finite=False when a loss or weight turns NaN/inf,
-    restoring the last finite weights.
+    Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last finite
+    weights (the caller names the PI iteration).
     """
     scale = critic.scale
     # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
@@ -120,38 +100,19 @@ def evaluate_policy(
     model = dde.Model(data, critic.net)
     weights = [1.0, anchor_weight / scale**2]
     anchor_weight = anchor_weight or 1.0  # for reporting the anchor misfit when it is not trained
-    last_good = critic.state()
-    steps = 0
-    losses = (math.nan, math.nan)
+    last = {"losses": (math.nan, math.nan), "steps": 0}
 
-    def healthy(loss_values) -> bool:
-        return bool(np.all(np.isfinite(loss_values))) and critic.is_finite()
+    def reported(stage: str, steps: int, loss: np.ndarray) -> None:
+        last["losses"], last["steps"] = (float(loss[0]), float(loss[1]) / anchor_weight), steps
+        if on_chunk is not None and stage == "adam":
+            on_chunk(steps, *last["losses"])
 
-    with quiet():
-        model.compile("adam", lr=learning_rate, loss_weights=weights)
-    while steps < adam_steps:
-        n = min(chunk, adam_steps - steps)
-        with quiet():
-            model.train(iterations=n, display_every=n, verbose=0)
-        steps += n
-        loss = np.asarray(model.train_state.loss_train, dtype=float)
-        if not healthy(loss):
-            critic.load_state(last_good)
-            return EvaluationResult(*losses, steps, finite=False)
-        last_good, losses = critic.state(), (float(loss[0]), float(loss[1]) / anchor_weight)
-        if on_chunk is not None:
-            on_chunk(steps, *losses)
-    if lbfgs_steps > 0:
-        dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
-        with quiet():
-            model.compile("L-BFGS", loss_weights=weights)
-            model.train(display_every=max(lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
-        loss = np.asarray(model.train_state.loss_train, dtype=float)
-        steps = model.train_state.step
-        if not healthy(loss):
-            critic.load_state(last_good)
-            return EvaluationResult(*losses, steps, finite=False)
-        losses = (float(loss[0]), float(loss[1]) / anchor_weight)
+    try:
+        _, steps = fit(model, critic, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=learning_rate,
+                       iteration=0, loss_weights=weights, on_chunk=reported, chunk=chunk)
+    except TrainingDivergedError:
+        return EvaluationResult(*last["losses"], last["steps"], finite=False)
+    losses = last["losses"]
     return EvaluationResult(*losses, steps, finite=True)
 
 

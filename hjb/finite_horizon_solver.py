@@ -161,9 +161,11 @@ def solve_finite_horizon(
         residual_pde = evaluation_pde(problem, None if it == 0 and start == "hjb" else policy)
         data = dde.data.PDE(domain.to_deepxde(), residual_pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
         model = dde.Model(data, net.net)
-        loss = fit(model, net, adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, lbfgs_steps=s.pde_lbfgs_steps,
-                   learning_rate=s.learning_rate, iteration=it, on_chunk=lambda stage, steps, loss, it=it: progress.message(
-                       f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {loss:.2e}"))
+        losses, _ = fit(model, net, adam_steps=s.adam_steps_first if it == 0 else s.adam_steps,
+                        lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate, iteration=it,
+                        on_chunk=lambda stage, steps, losses, it=it: progress.message(
+                            f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {float(losses.sum()):.2e}"))
+        loss = float(losses.sum())
         policy = TimedPolicy(problem, net)
         solution = FiniteHorizonSolution(problem, net, history, s, status)
         residual = solution.hjb_residual(probe)

@@ -4,50 +4,73 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
 from hjb.backend import dde, quiet
 from hjb.critic import Critic
 from hjb.errors import TrainingDivergedError
-from hjb.evaluation import _LBFGSGuard
 from hjb.spacetime_net import SpaceTimeNet
+
+
+class _LBFGSGuard:
+    """Stops DeepXDE's L-BFGS loop when an optimiser step makes no iteration (DeepXDE 1.15 would spin
+    forever once torch's L-BFGS returns at once, e.g. on a gradient already below tolerance) or the
+    loss is no longer finite."""
+
+    def __new__(cls):
+        class Guard(dde.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.previous = -1
+
+            def on_epoch_end(self):
+                state = self.model.opt.state_dict()["state"]
+                n_iter = state[0]["n_iter"] if state else 0
+                loss = np.asarray(self.model.train_state.loss_train, dtype=float)
+                if n_iter == self.previous or not np.all(np.isfinite(loss)):
+                    self.model.stop_training = True
+                self.previous = n_iter
+
+        return Guard()
 
 
 def fit(
     model, net: SpaceTimeNet | Critic, *, adam_steps: int, lbfgs_steps: int, learning_rate: float, iteration: int,
-    on_chunk: Callable[[str, int, float], None] | None = None, chunk: int = 500,
-) -> float:
-    """Train `model` (a dde.Model of net) for adam_steps Adam steps then at most lbfgs_steps L-BFGS iterations;
-    on_chunk(stage, steps, loss) after each chunk. Returns the final loss. NaN/inf restores the last finite
-    weights and raises TrainingDivergedError naming the (1-based) PI iteration."""
-    last_good, steps, loss = net.state(), 0, float("nan")
+    loss_weights: list[float] | None = None, on_chunk: Callable[[str, int, np.ndarray], None] | None = None,
+    chunk: int = 500,
+) -> tuple[np.ndarray, int]:
+    """Train `model` (a dde.Model of net) for adam_steps Adam steps then at most lbfgs_steps L-BFGS iterations,
+    with DeepXDE's loss_weights; on_chunk(stage, steps, losses) after each chunk. Returns the final weighted
+    loss terms and the step count. NaN/inf in a loss or a weight restores the last finite weights and raises
+    TrainingDivergedError naming the (1-based) PI iteration."""
+    last_good, steps, losses = net.state(), 0, np.full(1, np.nan)
 
-    def check(stage: str) -> float:
+    def check(stage: str) -> np.ndarray:
         values = np.asarray(model.train_state.loss_train, dtype=float)
-        if not np.all(np.isfinite(values)):
+        weights_finite = all(bool(torch.isfinite(v).all()) for v in net.state().values())
+        if not (np.all(np.isfinite(values)) and weights_finite):
             net.load_state(last_good)
             raise TrainingDivergedError(
                 f"training produced NaN/inf in PI iteration {iteration + 1} ({stage}, step {steps}); "
                 "kept the last finite weights", iteration=iteration + 1)
-        total = float(values.sum())
         if on_chunk is not None:
-            on_chunk(stage, steps, total)
-        return total
+            on_chunk(stage, steps, values)
+        return values
 
-    if adam_steps > 0:
-        with quiet():
-            model.compile("adam", lr=learning_rate)
+    with quiet():
+        model.compile("adam", lr=learning_rate, loss_weights=loss_weights)
     while steps < adam_steps:
         n = min(chunk, adam_steps - steps)
         with quiet():
             model.train(iterations=n, display_every=n, verbose=0)
         steps += n
-        loss = check("adam")
+        losses = check("adam")
         last_good = net.state()
     if lbfgs_steps > 0:
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
         with quiet():
-            model.compile("L-BFGS")
+            model.compile("L-BFGS", loss_weights=loss_weights)
             model.train(display_every=max(lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
         steps = model.train_state.step
-        loss = check("lbfgs")
-    return loss
+        losses = check("lbfgs")
+    return losses, steps
