@@ -29,8 +29,8 @@ class EvaluationResult:
     finite: bool
 
 
-class _FrozenActions:
-    """α(x) for the collocation tensor DeepXDE passes at every step, computed once per point set."""
+class FrozenActions:
+    """α at the collocation tensor DeepXDE passes at every step (x (n, d) or space-time (n, d + 1)), computed once per point set."""
 
     def __init__(self, policy):
         self.policy, self._x, self._a = policy, None, None
@@ -44,7 +44,7 @@ class _FrozenActions:
 
 def evaluation_pde(problem: ControlProblem, policy, scale: float):
     """DeepXDE residual (x, V) ↦ (ρV − r − L^α V) / (ρ·scale) for the fixed policy α."""
-    actions = _FrozenActions(policy)
+    actions = FrozenActions(policy)
     norm = problem.discount * scale
 
     def pde(x, V):

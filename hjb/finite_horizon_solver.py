@@ -16,6 +16,7 @@ import torch
 
 from hjb.backend import dde
 from hjb.errors import ProblemError
+from hjb.evaluation import FrozenActions
 from hjb.iteration import seed_everything
 from hjb.pdes.finite_horizon import (
     FiniteHorizonProblem,
@@ -50,18 +51,6 @@ class TimedPolicy:
             _, dV, d2V = space_time_derivatives(self.net(xg), xg, create_graph=False)
         with torch.no_grad():
             return self.problem.greedy_action(x, t, dV.detach(), d2V.detach())
-
-
-class _Frozen:
-    """α(xt) computed once per point set (DeepXDE passes the same collocation tensor at every step)."""
-
-    def __init__(self, policy):
-        self.policy, self._x, self._a = policy, None, None
-
-    def __call__(self, xt: Tensor) -> Tensor:
-        if self._x is None or self._x.shape != xt.shape or not torch.equal(self._x, xt.detach()):
-            self._x, self._a = xt.detach().clone(), self.policy(xt)
-        return self._a
 
 
 class FiniteHorizonSolution:
@@ -103,7 +92,7 @@ class FiniteHorizonSolution:
 def evaluation_pde(problem: FiniteHorizonProblem, policy):
     """DeepXDE residual (xt, V) ↦ ∂_t V + r(x, α(x, t), t) + L^α V for the fixed policy α, or the HJB
     residual ∂_t V + max_a {r + L^a V} (greedy action of the live network) when policy is None."""
-    actions, d = (None if policy is None else _Frozen(policy)), problem.state_dim
+    actions, d = (None if policy is None else FrozenActions(policy)), problem.state_dim
 
     def pde(xt, V):
         dVdt, dV, d2V = space_time_derivatives(V, xt)
