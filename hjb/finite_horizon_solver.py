@@ -117,6 +117,12 @@ def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
     return max(float(torch.sqrt(torch.mean(rate**2))), 1e-12)
 
 
+def value_network(problem: FiniteHorizonProblem, settings: SolverSettings, rate: float) -> SpaceTimeNet:
+    """V = g(x) + (T − t)·rate·N_θ(x, t) (SpaceTimeNet, width × depth of the settings): rebuilt the same way by
+    the solver and by a run directory's loader, `rate` (the scale of |∂_t V| at T) saved with the weights."""
+    return SpaceTimeNet(problem.domain, settings.width, settings.depth, problem.terminal, at="end", rate=rate)
+
+
 def solve_finite_horizon(
     problem: FiniteHorizonProblem, settings: SolverSettings | None = None, progress: Progress | bool = True,
     start: str = "hjb",
@@ -140,7 +146,7 @@ def solve_finite_horizon(
     domain, d = problem.domain, problem.state_dim
     points = domain.sample(s.collocation, s.sampling, seed=s.seed)
     probe = domain.sample(s.probe_points, "sobol", seed=s.seed + 2)
-    net = SpaceTimeNet(domain, s.width, s.depth, problem.terminal, at="end", rate=terminal_rate(problem, points[:, :d]))
+    net = value_network(problem, s, terminal_rate(problem, points[:, :d]))
     policy = TimedPolicy(problem)
     history: list[dict] = []
     previous = None

@@ -26,7 +26,7 @@ class SpaceTimeNet:
             raise ProblemError(f"rate must be > 0; got {rate!r}")
         if domain.box.scale != "linear":
             raise ProblemError("space-time networks need a linear-scale Box")
-        self.domain, self.fixed, self.at = domain, fixed, at
+        self.domain, self.fixed, self.at, self.rate = domain, fixed, at, float(rate)
         d = domain.dim
         self.net = dde.nn.FNN([d + 1] + [width] * depth + [1], "tanh", "Glorot normal")
         lo = torch.as_tensor(np.append(domain.box.lo, domain.t0), dtype=torch.float64)
