@@ -150,3 +150,44 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+def curves_over_time_figure(x: np.ndarray, times, computed: list[np.ndarray], reference: list[np.ndarray],
+                            name: str, title: str) -> Figure:
+    """One curve per time t (solver solid, closed form dashed, same colour) of (n,) values on 1-D points x (n, 1)."""
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for k, t in enumerate(times):
+        line, = ax.plot(x[:, 0], computed[k], "-", label=f"t = {t:g} solver")
+        ax.plot(x[:, 0], reference[k], "--", color=line.get_color(), label=f"t = {t:g} closed form")
+    ax.set_xlabel("x")
+    ax.set_ylabel(name)
+    ax.legend(fontsize="small", ncol=2)
+    ax.set_title(title)
+    return fig
+
+
+def samples_figure(samples: dict[str, np.ndarray], title: str, grid: np.ndarray | None = None,
+                   density: np.ndarray | None = None) -> Figure:
+    """Samples (n, d) side by side: d = 1 overlaid histograms (with the density (k,) on grid (k, 1) if given),
+    d ≥ 2 one scatter of the first two coordinates per sample set, on shared axes."""
+    first = next(iter(samples.values()))
+    if first.shape[1] == 1:
+        fig = Figure(figsize=(7, 4.5), layout="constrained")
+        ax = fig.add_subplot()
+        for label, z in samples.items():
+            ax.hist(z[:, 0], bins=120, density=True, histtype="step", label=f"{label} (n = {len(z)})")
+        if grid is not None and density is not None:
+            ax.plot(grid[:, 0], density, "k--", label="data density")
+        ax.set_xlabel("x")
+        ax.legend(fontsize="small")
+    else:
+        fig = Figure(figsize=(5 * len(samples), 4.8), layout="constrained")
+        every = np.concatenate([z[:, :2] for z in samples.values()])
+        lo, hi = every.min(axis=0), every.max(axis=0)
+        for i, (label, z) in enumerate(samples.items()):
+            ax = fig.add_subplot(1, len(samples), i + 1)
+            ax.scatter(z[:, 0], z[:, 1], s=1, alpha=0.3)
+            ax.set(title=f"{label} (n = {len(z)})", xlabel="x0", ylabel="x1", xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
+    fig.suptitle(title)
+    return fig

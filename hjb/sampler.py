@@ -23,8 +23,10 @@ def learned_control(solution: FiniteHorizonSolution) -> Control:
     d = model.state_dim
 
     def control(x: Tensor, t: Tensor) -> Tensor:
-        grad = solution.derivatives(torch.cat([x, t], dim=1).numpy())[2]
-        return model.sigma(t) * grad[:, :d]
+        with torch.enable_grad():  # ∇W only: the sampler calls this once per step on every path
+            xt = torch.cat([x, t], dim=1).detach().requires_grad_(True)
+            grad = torch.autograd.grad(solution.net(xt).sum(), xt)[0]
+        return model.sigma(t) * grad[:, :d].detach()
 
     return control
 

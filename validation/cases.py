@@ -1,18 +1,50 @@
-"""A validation case: a problem, the settings to solve it with, its closed form, the grid and the tolerances."""
+"""Validation cases: what every case offers the runner (Case), and the infinite-horizon HJB case (ValidationCase):
+a problem, the settings to solve it with, its closed form, the grid and the tolerances."""
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-from hjb.errors import ProblemError
+from hjb.errors import ProblemError, TrainingDivergedError
 from hjb.geometry.box import Box
 from hjb.pdes.problem import ControlProblem
 from hjb.settings import SolverSettings
 
 METRICS = ("value_rel_l2", "policy_rel_l2", "max_abs_hjb_residual")
+
+
+class Case(Protocol):
+    """A validation case: `kind` picks its report table and plots; run() solves (never seeing the closed form),
+    then measures against the closed form and returns JSON-ready results (metrics, seconds, status, error,
+    passed) plus "arrays" for its plots; cost() ranks cases for scheduling."""
+
+    name: str
+    kind: str
+    tolerances: dict[str, float]
+
+    def run(self, seed: int | None = None, progress: bool = True) -> dict: ...
+
+    def cost(self) -> float: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+def check_tolerances(name: str, tolerances: dict[str, float], metrics: tuple[str, ...]) -> None:
+    """ProblemError when a tolerance names no metric of the case."""
+    unknown = sorted(set(tolerances) - set(metrics))
+    if unknown:
+        raise ProblemError(f"validation case {name!r} has unknown tolerances {unknown}; expected keys from {metrics}")
+
+
+def passed(metrics: dict, tolerances: dict) -> bool:
+    """Every metric named in tolerances is finite and at most its tolerance."""
+    values = [metrics.get(key) for key in tolerances]
+    return all(v is not None and math.isfinite(v) and v <= tol for v, tol in zip(values, tolerances.values(), strict=True))
 
 
 class Reference(Protocol):
@@ -36,13 +68,74 @@ class ValidationCase:
     grid_box: Box
     grid_points: int
     tolerances: dict[str, float] = field(default_factory=dict)
+    kind = "hjb"
 
     def __post_init__(self):
-        unknown = sorted(set(self.tolerances) - set(METRICS))
-        if unknown:
-            raise ProblemError(f"validation case {self.name!r} has unknown tolerances {unknown}; expected keys from {METRICS}")
+        check_tolerances(self.name, self.tolerances, METRICS)
+
+    def cost(self) -> float:
+        """Rough relative cost: collocation points × dimension × network width × PI iterations."""
+        s = self.settings
+        return s.collocation * self.grid_box.dim * s.width * s.max_iterations
+
+    def run(self, seed: int | None = None, progress: bool = True) -> dict:
+        """Solve, then measure value_rel_l2, policy_rel_l2 (worst action component) and max |R_HJB| on the grid
+        (grid_points^d, d). A diverged solve is reported (status "diverged", error, passed False) with its last
+        finite weights."""
+        from hjb.export import evaluate
+        from hjb.iteration import solve
+        from hjb.plots import plot_grid
+        from hjb.progress import Progress
+        from hjb.validation.metrics import columnwise_rel_l2, rel_l2
+
+        settings = self.settings if seed is None else self.settings.replace(seed=seed)
+        problem = self.problem_factory()
+        reference = self.reference_factory(problem)
+        start = time.perf_counter()
+        error = None
+        try:
+            solution = solve(problem, settings, Progress(settings.max_iterations, enabled=progress, label=self.name))
+        except TrainingDivergedError as err:
+            if err.last_finite is None:
+                raise
+            solution, error = err.last_finite, str(err)
+        seconds = time.perf_counter() - start
+        x = self.grid_box.grid(self.grid_points)
+        value, policy, residual = evaluate(solution, x)
+        ref_policy = np.asarray(reference.policy(x), dtype=float).reshape(len(x), -1)
+        metrics = {
+            "value_rel_l2": rel_l2(value, reference.value(x)),
+            "policy_rel_l2": columnwise_rel_l2(policy, ref_policy),
+            "max_abs_hjb_residual": float(np.max(np.abs(residual))) if np.all(np.isfinite(residual)) else float("nan"),
+        }
+        plot = plot_grid(self.grid_box)
+        history = solution.history
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "problem": problem.describe(),
+            "settings": settings.to_dict(),
+            "grid_box": self.grid_box.to_dict(),
+            "grid_points": self.grid_points,
+            "tolerances": dict(self.tolerances),
+            **metrics,
+            "iterations": solution.iterations,
+            "final_hjb_residual_rms": history[-1]["hjb_residual_rms"] if history else None,
+            "seconds": seconds,
+            "status": solution.status,
+            "error": error,
+            "passed": error is None and passed(metrics, self.tolerances),
+            "arrays": {
+                "plot_grid": plot,
+                "value": solution.value(plot.x),
+                "value_reference": np.asarray(reference.value(plot.x), dtype=float),
+                "policy": solution.action(plot.x),
+                "policy_reference": np.asarray(reference.policy(plot.x), dtype=float),
+                "history": history,
+            },
+        }
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, grid, tolerances."""
-        return {"name": self.name, "grid_box": self.grid_box.to_dict(), "grid_points": self.grid_points,
+        return {"name": self.name, "kind": self.kind, "grid_box": self.grid_box.to_dict(), "grid_points": self.grid_points,
                 "tolerances": dict(self.tolerances)}

@@ -6,67 +6,106 @@ from pathlib import Path
 
 from hjb.atomic import atomic_write_text
 from hjb.jsonio import dumps
-from hjb.plots import comparison_figure, convergence_figure, save_figure
+from hjb.plots import (
+    comparison_figure,
+    convergence_figure,
+    curves_over_time_figure,
+    plot_grid,
+    samples_figure,
+    save_figure,
+)
 
-COLUMNS = ("case", "value rel L2", "policy rel L2", "max |R_HJB|", "PI its", "seconds", "status", "result")
+# Per kind of case: the title of its table and its metric columns (header, result key), in order.
+TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "hjb": ("HJB (infinite horizon) against closed forms", (
+        ("value rel L2", "value_rel_l2"), ("policy rel L2", "policy_rel_l2"),
+        ("max |R_HJB|", "max_abs_hjb_residual"), ("PI its", "iterations"))),
+    "fokker_planck": ("Fokker–Planck against closed forms", (
+        ("density rel L2 (worst t)", "density_rel_l2"), ("|∫p − 1|", "mass_error"),
+        ("−min p / max p", "negative_density_ratio"))),
+    "diffusion": ("Diffusion log-density HJB (PINN) beside denoising score matching (DSM)", (
+        ("log p rel L2 (worst t)", "log_density_rel_l2"), ("DSM log p", "dsm_log_density_rel_l2"),
+        ("score rel L2", "score_rel_l2"), ("DSM score", "dsm_score_rel_l2"),
+        ("energy ratio", "energy_ratio"), ("DSM energy", "dsm_energy_ratio"),
+        ("|z| identity", "identity_abs_z"), ("PI its", "iterations"), ("DSM s", "dsm_seconds"))),
+}
+TAIL = ("seconds", "status", "result")
 
 
 def _number(value) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a" if value is None else str(value)
+    if isinstance(value, int):
+        return str(value)
     return f"{value:.2e}"
 
 
 def _metric(case: dict, key: str) -> str:
     tol = case["tolerances"].get(key)
+    if key.endswith("seconds") and case.get(key) is not None:
+        return f"{case[key]:.1f}"
     return _number(case.get(key)) + ("" if tol is None else f" (≤ {tol:.0e})")
 
 
-def _rows(report: dict) -> list[tuple[str, ...]]:
-    return [
-        (
-            case["name"],
-            _metric(case, "value_rel_l2"),
-            _metric(case, "policy_rel_l2"),
-            _metric(case, "max_abs_hjb_residual"),
-            str(case["iterations"]),
-            f"{case['seconds']:.1f}",
-            case["status"],
-            "PASS" if case["passed"] else "FAIL",
-        )
-        for case in report["cases"]
-    ]
+def _groups(report: dict) -> list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
+    """(title, header, rows) for each kind of case present in the report, in TABLES order."""
+    groups = []
+    for kind, (title, columns) in TABLES.items():
+        cases = [case for case in report["cases"] if case.get("kind", "hjb") == kind]
+        if not cases:
+            continue
+        header = ("case",) + tuple(h for h, _ in columns) + TAIL
+        rows = [(case["name"],) + tuple(_metric(case, key) for _, key in columns)
+                + (f"{case['seconds']:.1f}", case["status"], "PASS" if case["passed"] else "FAIL") for case in cases]
+        groups.append((title, header, rows))
+    return groups
+
+
+def _verdict(report: dict) -> str:
+    failed = [case["name"] for case in report["cases"] if not case["passed"]]
+    return "all cases passed" if not failed else f"FAILED: {', '.join(failed)}"
 
 
 def format_table(report: dict) -> str:
-    """A fixed-width table of the report's cases and a verdict line, for the terminal."""
-    rows = [COLUMNS] + _rows(report)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    failed = [case["name"] for case in report["cases"] if not case["passed"]]
-    verdict = f"suite {report['suite']}: " + ("all cases passed" if not failed else f"FAILED: {', '.join(failed)}")
+    """Fixed-width tables of the report's cases (one per kind) and a verdict line, for the terminal."""
+    lines = []
+    for title, header, rows in _groups(report):
+        table = [header] + rows
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        body = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
+        lines += [title, body[0], "  ".join("-" * w for w in widths)] + body[1:] + [""]
+    verdict = f"suite {report['suite']}: " + _verdict(report)
     if "wall_seconds" in report:
         verdict += f" ({report['wall_seconds']:.0f} s wall, {report.get('jobs', 1)} at a time)"
-    return "\n".join(lines + ["", verdict])
+    return "\n".join(lines + [verdict])
 
 
 def _md(cell: str) -> str:
     return cell.replace("|", "\\|")
 
 
+def _by_time(case: dict) -> list[str]:
+    """Markdown bullets for a case's per-time metrics (keys ending in _by_time)."""
+    return [f"- `{case['name']}` {key.removesuffix('_by_time').replace('_', ' ')}: "
+            + ", ".join(f"t = {t}: {_number(v) if 'mass' not in key else f'{v:.4f}'}" for t, v in values.items())
+            for key, values in case.items() if key.endswith("_by_time") and isinstance(values, dict)]
+
+
 def format_markdown(report: dict) -> str:
-    """report.md: the suite, its verdict, and a markdown table of the cases."""
+    """report.md: the suite, its verdict, one markdown table per kind of case, per-time details and errors."""
     lines = [
         f"# hjb validation — suite `{report['suite']}`",
         "",
         f"Created {report['created']}, seed {report['seed']}. Result: **{'PASS' if report['passed'] else 'FAIL'}**"
         + (f" in {report['wall_seconds']:.0f} s wall ({report.get('jobs', 1)} cases at a time)." if "wall_seconds" in report else "."),
-        "",
-        "| " + " | ".join(_md(c) for c in COLUMNS) + " |",
-        "|" + "|".join("---" for _ in COLUMNS) + "|",
     ]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in _rows(report)]
+    for title, header, rows in _groups(report):
+        lines += ["", f"## {title}", "", "| " + " | ".join(_md(c) for c in header) + " |",
+                  "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+    details = [line for case in report["cases"] for line in _by_time(case)]
+    if details:
+        lines += ["", "Per time:", ""] + details
     errors = [(case["name"], case["error"]) for case in report["cases"] if case.get("error")]
     if errors:
         lines += ["", "Errors:", ""] + [f"- `{name}`: {message}" for name, message in errors]
@@ -77,17 +116,50 @@ def _without_arrays(report: dict) -> dict:
     return {**report, "cases": [{k: v for k, v in case.items() if k != "arrays"} for case in report["cases"]]}
 
 
-def write_case_plots(case: dict, out_dir: Path) -> list[Path]:
-    """<case>_value.png, <case>_policy.png (solver vs closed form) and <case>_convergence.png."""
-    arrays = case["arrays"]
+def _hjb_figures(case: dict) -> dict:
+    arrays, name = case["arrays"], case["name"]
     grid = arrays["plot_grid"]
-    name = case["name"]
-    figures = {
+    return {
         "value": comparison_figure(grid, arrays["value"], arrays["value_reference"], "V", f"{name}: value vs closed form"),
         "policy": comparison_figure(grid, arrays["policy"], arrays["policy_reference"], "a", f"{name}: policy vs closed form"),
         "convergence": convergence_figure(arrays["history"], f"{name}: HJB residual per PI iteration"),
     }
-    return [save_figure(fig, out_dir / f"{name}_{kind}.png") for kind, fig in figures.items()]
+
+
+def _density_figures(case: dict) -> dict:
+    arrays, name = case["arrays"], case["name"]
+    if "plot_grid" in arrays:  # a stationary law
+        return {"density": comparison_figure(arrays["plot_grid"], arrays["density"], arrays["density_reference"], "p",
+                                             f"{name}: stationary density vs closed form")}
+    return {"density": curves_over_time_figure(arrays["x"], arrays["times"], arrays["density"],
+                                               arrays["density_reference"], "p(x, t)",
+                                               f"{name}: density over time vs closed form")}
+
+
+def _diffusion_figures(case: dict) -> dict:
+    arrays, name = case["arrays"], case["name"]
+    x, times = arrays["x"], arrays["times"]
+    if x.shape[1] == 1:
+        density = curves_over_time_figure(x, times, arrays["log_density"], arrays["log_density_reference"],
+                                          "log p_{T−t}(x)", f"{name}: PINN log-density over time vs exact")
+    else:
+        density = comparison_figure(plot_grid(arrays["box"]), arrays["log_density"][0], arrays["log_density_reference"][0],
+                                    "log p", f"{name}: PINN log p_(T−t) at t = {times[0]:g} vs exact")
+    return {
+        "log_density": density,
+        "samples": samples_figure(arrays["samples"], f"{name}: samples vs data", x, arrays["data_density"]),
+        "convergence": convergence_figure(arrays["history"], f"{name}: HJB residual per PI iteration"),
+    }
+
+
+FIGURES = {"hjb": _hjb_figures, "fokker_planck": _density_figures, "diffusion": _diffusion_figures}
+
+
+def write_case_plots(case: dict, out_dir: Path) -> list[Path]:
+    """The case's PNGs <case>_<figure>.png: V and policy vs closed form and convergence (HJB), density vs closed
+    form (Fokker–Planck), log-density vs exact, samples vs data and convergence (diffusion)."""
+    figures = FIGURES[case.get("kind", "hjb")](case)
+    return [save_figure(fig, out_dir / f"{case['name']}_{kind}.png") for kind, fig in figures.items()]
 
 
 def write_report(report: dict, out_dir: Path) -> Path:

@@ -1,14 +1,19 @@
-"""Validation suites: named lists of cases with closed forms (LQR via Riccati, Merton); `quick` ⊂ `full`."""
+"""Validation suites: named lists of cases with closed forms (LQR via Riccati, Merton, Gaussian marginals and
+Lyapunov laws, noised Gaussian mixtures); `quick` ⊂ `full`."""
 from __future__ import annotations
 
 import numpy as np
 
 from hjb.errors import UnknownNameError
 from hjb.geometry.box import Box
+from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.lqr import StochasticLQR, seed_lqr
 from hjb.pdes.merton import Merton
+from hjb.pdes.noising import VPNoising
 from hjb.settings import SolverSettings
-from hjb.validation.cases import ValidationCase
+from hjb.validation.cases import Case, ValidationCase
+from hjb.validation.density_cases import FokkerPlanckCase, StationaryLawCase
+from hjb.validation.diffusion_case import DiffusionCase
 from hjb.validation.merton import merton_solution
 from hjb.validation.riccati import lqr_solution
 
@@ -26,7 +31,30 @@ SETTINGS: dict[str, SolverSettings] = {
     "lqr2d": _LQR.replace(collocation=256),
     "lqr5d": _LQR.replace(collocation=1024, width=64),
     "merton_gamma05": _MERTON.replace(anchor_horizon=400.0, anchor_dt=2.0),
+    "ou_fokker_planck": SolverSettings(width=32, collocation=512, adam_steps_first=1000, pde_lbfgs_steps=500),
+    "lqr2d_stationary_law": SolverSettings(width=32, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000),
+    "mixture1d": SolverSettings(width=32, collocation=1024, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
+                                max_iterations=4, value_tol=1e-4),
+    "mixture2d": SolverSettings(width=32, collocation=2048, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
+                                max_iterations=4, value_tol=1e-4),
 }
+NOISING = VPNoising(0.5, 4.0, 2.0)  # β from 0.5 to 4 over T = 2: p_T within 1.2e-2 of N(0, I) in covariance
+
+
+def ou_process() -> StochasticLQR:
+    """dX = −X dt + 0.5 dW: the 1-D LQR (A = −1, D = 0.5) under its initial policy a ≡ 0."""
+    return StochasticLQR(A=[[-1.0]], B=[[1.0]], Q=[[1.0]], R=[[1.0]], D=[[0.5]], discount=1.0, name="ou")
+
+
+def mixture1d() -> GaussianMixture:
+    """Two modes with unequal weights: 0.3·N(−1.5, 0.3²) + 0.7·N(1, 0.5²)."""
+    return GaussianMixture([0.3, 0.7], [[-1.5], [1.0]], [[[0.3**2]], [[0.5**2]]])
+
+
+def mixture2d() -> GaussianMixture:
+    """Four modes at (±1.5, ±1.5), std 0.3, weights 0.1, 0.2, 0.3, 0.4."""
+    means = [[-1.5, -1.5], [1.5, -1.5], [-1.5, 1.5], [1.5, 1.5]]
+    return GaussianMixture([0.1, 0.2, 0.3, 0.4], means, [0.09 * np.eye(2)] * 4)
 
 
 def lqr2d() -> StochasticLQR:
@@ -53,26 +81,47 @@ def _case(name, factory, reference, box, points, **tolerances) -> ValidationCase
     return ValidationCase(name, factory, SETTINGS[name], reference, box, points, tolerances)
 
 
-def _quick() -> list[ValidationCase]:
+def _ou_fokker_planck() -> FokkerPlanckCase:
+    return FokkerPlanckCase("ou_fokker_planck", ou_process, (1.0,), ((0.25**2,),), Box(-2.0, 3.0), 1.0,
+                            (0.25, 0.5, 1.0), SETTINGS["ou_fokker_planck"], 401,
+                            {"density_rel_l2": 1e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3})
+
+
+def _mixture1d() -> DiffusionCase:
+    return DiffusionCase("mixture1d", mixture1d, NOISING, SETTINGS["mixture1d"], 201,
+                         tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
+                                     "identity_abs_z": 3.0})
+
+
+def _quick() -> list[Case]:
     return [
         _case("lqr1d", seed_lqr, lqr_solution, Box(-2.0, 2.0), 201, value_rel_l2=2e-3, policy_rel_l2=5e-3),
         _case("merton", Merton, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
         _case("lqr2d", lqr2d, lqr_solution, Box([-2.0, -2.0], [2.0, 2.0]), 41, value_rel_l2=5e-3, policy_rel_l2=1e-2),
+        _ou_fokker_planck(),
+        _mixture1d(),
     ]
 
 
-def _full() -> list[ValidationCase]:
+def _full() -> list[Case]:
     return _quick() + [
         _case("lqr5d", lqr5d, lqr_solution, Box([-2.0] * 5, [2.0] * 5), 5, value_rel_l2=1e-2, policy_rel_l2=2e-2),
         _case("merton_gamma05", merton_gamma05, merton_solution, Box(0.5, 5.0), 201,
               value_rel_l2=1e-2, policy_rel_l2=1e-2),
+        # The stationary law is ≈ N(0, 0.14² I): the box spans ±4.3 standard deviations.
+        StationaryLawCase("lqr2d_stationary_law", lqr2d, SETTINGS["lqr2d"], SETTINGS["lqr2d_stationary_law"],
+                          Box([-0.6, -0.6], [0.6, 0.6]), 41,
+                          {"density_rel_l2": 2e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3}),
+        DiffusionCase("mixture2d", mixture2d, NOISING, SETTINGS["mixture2d"], 41, identity_x=(0.5, 0.5),
+                      tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
+                                  "identity_abs_z": 3.0}),
     ]
 
 
-SUITES: dict[str, list[ValidationCase]] = {"quick": _quick(), "full": _full()}
+SUITES: dict[str, list[Case]] = {"quick": _quick(), "full": _full()}
 
 
-def get_suite(name: str) -> list[ValidationCase]:
+def get_suite(name: str) -> list[Case]:
     """The cases of suite `name`; UnknownNameError naming the valid suites otherwise."""
     if name not in SUITES:
         raise UnknownNameError(f"unknown validation suite {name!r}; expected one of {', '.join(SUITES)}")
