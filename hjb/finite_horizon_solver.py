@@ -1,6 +1,7 @@
 """Finite-horizon policy iteration: −∂_t V = max_a {r + L^a V}, V(·, T) = g, on box × [0, T] by PINN.
 
-V = g(x) + (T − t)·c·N_θ(x, t) carries the terminal condition exactly (SpaceTimeNet). Evaluation of a
+V = b(x, t) + (T − t)·c·N_θ(x, t) carries the terminal condition exactly (SpaceTimeNet), over the problem's
+base b (b(·, T) = g; b = g unless the problem declares one). Evaluation of a
 policy α_k trains N_θ (warm-started) on the linear residual ∂_t V + r(x, α_k, t) + L^{α_k} V with DeepXDE;
 improvement is the problem's closed-form greedy action from a frozen copy of V_k. As for the Fokker–Planck
 solver, the truncated box gets no boundary condition (none is exact there).
@@ -118,9 +119,10 @@ def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
 
 
 def value_network(problem: FiniteHorizonProblem, settings: SolverSettings, rate: float) -> SpaceTimeNet:
-    """V = g(x) + (T − t)·rate·N_θ(x, t) (SpaceTimeNet, width × depth of the settings): rebuilt the same way by
-    the solver and by a run directory's loader, `rate` (the scale of |∂_t V| at T) saved with the weights."""
-    return SpaceTimeNet(problem.domain, settings.width, settings.depth, problem.terminal, at="end", rate=rate)
+    """V = b(x, t) + (T − t)·rate·N_θ(x, t) (SpaceTimeNet, width × depth of the settings; b the problem's base,
+    else g): rebuilt the same way by the solver and by a run directory's loader, `rate` saved with the weights."""
+    return SpaceTimeNet(problem.domain, settings.width, settings.depth, problem.terminal, at="end", rate=rate,
+                        base=problem.base)
 
 
 def solve_finite_horizon(

@@ -1,4 +1,5 @@
-"""A DeepXDE FNN on (x, t) with a hard-wired initial or terminal condition: u = h(x) + τ·N(z(x, t))."""
+"""A DeepXDE FNN on (x, t) with a hard-wired initial or terminal condition: u = h(x) + τ·N(z(x, t)), or
+u = b(x, t) + τ·N(z(x, t)) over a known base b with b = h at the fixed time."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,17 +17,18 @@ Tensor = torch.Tensor
 class SpaceTimeNet:
     """u(x, t) = h(x) + τ(t)·c·N_θ(z), z the cylinder mapped onto [−1, 1]^{d+1}; τ = t − t0 (at="start",
     an initial condition u(·, t0) = h) or τ = t1 − t (at="end", a terminal condition u(·, t1) = h).
-    The constant c (`rate`) is the expected size of |∂_t u|, so that N_θ starts O(1)."""
+    The constant c (`rate`) is the expected size of |∂_t u|, so that N_θ starts O(1). With a `base` b(x, t) (n, 1),
+    u = b(x, t) + τ(t)·c·N_θ(z) instead; b must equal h at the fixed time (the caller's contract)."""
 
     def __init__(self, domain: SpaceTime, width: int, depth: int, fixed: Callable[[Tensor], Tensor], at: str,
-                 rate: float = 1.0):
+                 rate: float = 1.0, base: Callable[[Tensor, Tensor], Tensor] | None = None):
         if at not in ("start", "end"):
             raise ProblemError(f"at must be 'start' or 'end'; got {at!r}")
         if not rate > 0:
             raise ProblemError(f"rate must be > 0; got {rate!r}")
         if domain.box.scale != "linear":
             raise ProblemError("space-time networks need a linear-scale Box")
-        self.domain, self.fixed, self.at, self.rate = domain, fixed, at, float(rate)
+        self.domain, self.fixed, self.at, self.rate, self.base = domain, fixed, at, float(rate), base
         d = domain.dim
         self.net = dde.nn.FNN([d + 1] + [width] * depth + [1], "tanh", "Glorot normal")
         lo = torch.as_tensor(np.append(domain.box.lo, domain.t0), dtype=torch.float64)
@@ -35,8 +37,9 @@ class SpaceTimeNet:
         self.net.apply_feature_transform(lambda xt: 2.0 * (xt - lo) / (hi - lo) - 1.0)
 
         def output(xt, y):
-            tau = xt[:, d:] - t0 if at == "start" else t1 - xt[:, d:]
-            return fixed(xt[:, :d]) + (rate * tau) * y
+            x, t = xt[:, :d], xt[:, d:]
+            tau = t - t0 if at == "start" else t1 - t
+            return (fixed(x) if base is None else base(x, t)) + (rate * tau) * y
 
         self.net.apply_output_transform(output)
 

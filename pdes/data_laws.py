@@ -53,6 +53,16 @@ class GaussianMixture:
         return {"kind": "GaussianMixture", "weights": self.weights.tolist(), "means": self.means.tolist(),
                 "covariances": self.covariances.tolist()}
 
+    def mean(self) -> np.ndarray:
+        """E[Y] = Σ w_i m_i (d,)."""
+        return self.weights @ self.means
+
+    def covariance(self) -> np.ndarray:
+        """Cov[Y] = Σ w_i (S_i + m_i m_iᵀ) − E[Y]E[Y]ᵀ (d, d)."""
+        m = self.mean()
+        second = np.einsum("k,kij->ij", self.weights, self.covariances + np.einsum("ki,kj->kij", self.means, self.means))
+        return second - np.outer(m, m)
+
     def noised(self, alpha: float) -> GaussianMixture:
         """The law of α Y + √(1 − α²) Z, Y ~ self: Σ w_i N(α m_i, α² S_i + (1 − α²) I)."""
         eye = np.eye(self.dim)
@@ -113,6 +123,14 @@ class SampleLaw:
         """JSON-ready summary (the samples themselves are not written)."""
         return {"kind": "SampleLaw", "n": len(self.samples), "bandwidth": self.bandwidth.tolist(),
                 "log_density": "Gaussian kernel density estimate"}
+
+    def mean(self) -> np.ndarray:
+        """Mean (d,) of the kernel-density law: the sample mean."""
+        return self.samples.mean(axis=0)
+
+    def covariance(self) -> np.ndarray:
+        """Covariance (d, d) of the kernel-density law: the (1/n) sample covariance plus diag(h²)."""
+        return np.cov(self.samples, rowvar=False, bias=True).reshape(self.dim, self.dim) + np.diag(self.bandwidth**2)
 
     def log_density(self, x: Tensor) -> Tensor:
         """Kernel-density log p̂(x) (n, 1) for x (n, d), differentiable."""

@@ -8,6 +8,8 @@ W = −V = log p_{T−t}: reward −½|u|² + div μ, terminal log p_data, dynam
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -30,11 +32,35 @@ def default_box(data: GaussianMixture | SampleLaw, margin: float = 4.0) -> Box:
     return Box(np.minimum(lo, -margin), np.maximum(hi, margin))
 
 
+class GaussianBase:
+    """b(x, t) = G(x, t) + λ·(log p_data(x) − G(x, T)) (n, 1), G(x, t) = log N(x; α m, α² C + (1 − α²) I),
+    α = α_{T−t}, λ = α^power: the exact log p_{T−t} of Gaussian data with p_data's mean m and covariance C (its
+    first two moments only), plus the data's deviation from that Gaussian, fading as the noise grows; b(·, T) = g."""
+
+    def __init__(self, data: GaussianMixture | SampleLaw, noising: VPNoising, power: float = 4.0):
+        self.data, self.noising, self.power = data, noising, float(power)
+        c, U = np.linalg.eigh(data.covariance())
+        self.mean, self.variances, self.axes = (torch.as_tensor(a, dtype=torch.float64) for a in (data.mean(), c, U))
+
+    def gaussian(self, x: Tensor, alpha: Tensor) -> Tensor:
+        """log N(x; α m, α² C + (1 − α²) I) (n, 1) for x (n, d), α (n, 1)."""
+        v = alpha**2 * self.variances + (1 - alpha**2)  # (n, d): eigenvalues of α² C + (1 − α²) I
+        z = (x - alpha * self.mean) @ self.axes
+        return -0.5 * ((z * z) / v + torch.log(2 * math.pi * v)).sum(-1, keepdim=True)
+
+    def __call__(self, x: Tensor, t: Tensor) -> Tensor:
+        alpha = self.noising.alpha(self.noising.horizon - t)
+        lam = alpha**self.power
+        # G(x, t) − λ G(x, T) is exactly 0 at t = T (α = λ = 1), so that b(·, T) = g bit for bit
+        return lam * self.data.log_density(x) + (self.gaussian(x, alpha) - lam * self.gaussian(x, torch.ones_like(alpha)))
+
+
 class DiffusionModel(FiniteHorizonProblem):
-    """The log-density HJB of VP noising of `data` (GaussianMixture or SampleLaw) on box × [0, T]."""
+    """The log-density HJB of VP noising of `data` (GaussianMixture or SampleLaw) on box × [0, T]; its value network
+    builds on GaussianBase(data, noising, base_power) (None: on g alone)."""
 
     def __init__(self, data: GaussianMixture | SampleLaw, noising: VPNoising, domain: Box | None = None,
-                 name: str = "diffusion"):
+                 name: str = "diffusion", base_power: float | None = 4.0):
         if not isinstance(data, (GaussianMixture, SampleLaw)):
             raise ProblemError(f"data must be a GaussianMixture or a SampleLaw; got {type(data).__name__}")
         if not isinstance(noising, VPNoising):
@@ -64,7 +90,8 @@ class DiffusionModel(FiniteHorizonProblem):
         super().__init__(
             name=name, drift=drift, diffusion=diffusion, reward=reward, terminal=data.log_density, horizon=T,
             domain=domain, action_dim=d, greedy_action=greedy_action,
-            parameters={"data": data.to_dict(), "noising": noising.to_dict()},
+            base=None if base_power is None else GaussianBase(data, noising, base_power),
+            parameters={"data": data.to_dict(), "noising": noising.to_dict(), "base_power": base_power},
         )
         self.sigma = sigma
 
@@ -98,4 +125,4 @@ def cost_running(model: DiffusionModel, u: Tensor, t: Tensor) -> Tensor:
     return 0.5 * (u * u).sum(-1, keepdim=True) - model.div_mu(t)
 
 
-__all__ = ["DiffusionModel", "cost_running", "default_box", "log_density_hjb_residual"]
+__all__ = ["DiffusionModel", "GaussianBase", "cost_running", "default_box", "log_density_hjb_residual"]

@@ -23,7 +23,8 @@ TimedFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 class FiniteHorizonProblem:
     """drift(x, a, t) -> (n, d), diffusion(x, a, t) -> (n, d, k), reward(x, a, t) -> (n, 1), terminal(x) -> (n, 1)
     for x (n, d), a (n, m), t (n, 1), on box × [0, horizon]. Optional greedy_action(x, t, ∇V, ∇²V) -> (n, m),
-    the closed-form argmax_a {r + L^a V}, and initial_policy(x, t) -> (n, m) (default a ≡ 0)."""
+    the closed-form argmax_a {r + L^a V}, initial_policy(x, t) -> (n, m) (default a ≡ 0), and base(x, t) -> (n, 1),
+    a known guess b of V with b(·, T) = g that the value network builds on: V = b + (T − t)·c·N_θ (default b = g)."""
 
     def __init__(
         self,
@@ -38,6 +39,7 @@ class FiniteHorizonProblem:
         action_dim: int,
         greedy_action: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor] | None = None,
         initial_policy: Callable[[Tensor, Tensor], Tensor] | None = None,
+        base: Callable[[Tensor, Tensor], Tensor] | None = None,
         parameters: Mapping[str, Any] | None = None,
     ):
         if not isinstance(name, str) or not name:
@@ -45,6 +47,8 @@ class FiniteHorizonProblem:
         for label, fn in (("drift", drift), ("diffusion", diffusion), ("reward", reward), ("terminal", terminal)):
             if not callable(fn):
                 raise ProblemError(f"{label} must be callable; got {type(fn).__name__}")
+        if base is not None and not callable(base):
+            raise ProblemError(f"base must be callable; got {type(base).__name__}")
         if isinstance(action_dim, bool) or not isinstance(action_dim, (int, np.integer)) or action_dim < 1:
             raise ProblemError(f"action_dim must be a positive integer; got {action_dim!r}")
         try:
@@ -57,7 +61,7 @@ class FiniteHorizonProblem:
         self.drift, self.diffusion, self.reward, self.terminal = drift, diffusion, reward, terminal
         self.horizon, self.action_dim = T, int(action_dim)
         self.domain = SpaceTime(domain, T)
-        self.greedy_action, self._initial_policy = greedy_action, initial_policy
+        self.greedy_action, self._initial_policy, self.base = greedy_action, initial_policy, base
         self.parameters = dict(parameters or {})
 
     @property
@@ -95,6 +99,13 @@ class FiniteHorizonProblem:
                 raise ShapeError(f"{label} returned shape {got}; expected {shape}")
             if label == "initial_policy":
                 a = out
+        if self.base is not None:
+            b, g = self.base(x, t), self.terminal(x)
+            if not isinstance(b, Tensor) or tuple(b.shape) != (n, 1):
+                got = tuple(b.shape) if isinstance(b, Tensor) else type(b).__name__
+                raise ShapeError(f"base returned shape {got}; expected {(n, 1)}")
+            if not torch.equal(self.base(x, torch.full_like(t, self.horizon)), g):
+                raise ProblemError(f"problem {self.name!r}: base(x, T) must equal the terminal g(x)")
         sigma = self.diffusion(x, a, t)
         if not isinstance(sigma, Tensor) or sigma.ndim != 3 or sigma.shape[:2] != (n, d):
             got = tuple(sigma.shape) if isinstance(sigma, Tensor) else type(sigma).__name__

@@ -36,10 +36,10 @@ def test_log_density_and_score_of_a_two_mode_mixture():
         xt = model.domain.at_time(x, t)
         where = np.exp(log_p) > 1e-3
         W = solution.value(xt)  # W = log p_{T−t} = −V
-        assert np.linalg.norm((W - log_p)[where]) / np.linalg.norm(log_p[where]) <= 2e-2  # measured ≤ 8.7e-3
+        assert np.linalg.norm((W - log_p)[where]) / np.linalg.norm(log_p[where]) <= 2e-2  # measured ≤ 6.0e-3 (Gaussian base; ≤ 8.7e-3 on g alone)
         if t == 1.9:  # t = T − 0.1
             g = solution.gradient(xt)
-            assert np.linalg.norm((g - score)[where]) / np.linalg.norm(score[where]) <= 5e-2  # measured 4.1e-2
+            assert np.linalg.norm((g - score)[where]) / np.linalg.norm(score[where]) <= 5e-2  # measured 2.7e-2 (4.1e-2 on g alone)
     assert len(solution.history) == 2
 
 
