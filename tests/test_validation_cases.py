@@ -1,0 +1,91 @@
+"""Time-dependent validation cases (Fokker–Planck, diffusion) and the per-kind report: suites, metrics, tables, plots."""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import numpy as np
+import pytest
+
+from hjb.errors import ProblemError
+from hjb.settings import SolverSettings
+from hjb.validation import suites
+from hjb.validation.density_cases import _density_metrics
+from hjb.validation.report import format_markdown, format_table, write_report
+
+TINY = SolverSettings(width=16, collocation=128, adam_steps_first=200, adam_steps=50, pde_lbfgs_steps=50,
+                      max_iterations=2)
+
+
+def test_suites_hold_every_kind_and_quick_is_part_of_full():
+    full = {case.name: case for case in suites.get_suite("full")}
+    quick = suites.get_suite("quick")
+    assert len(full) == len(suites.get_suite("full"))  # unique names
+    assert {case.name for case in quick} <= set(full)
+    assert {case.kind for case in quick} == {"hjb", "fokker_planck", "diffusion"}
+    assert [case.name for case in full.values() if case.kind == "diffusion"] == ["mixture1d", "mixture2d"]
+    for case in full.values():  # `--jobs` sends cases to spawned worker processes
+        assert pickle.loads(pickle.dumps(case)).describe() == case.describe()
+
+
+def test_unknown_tolerance_is_refused():
+    case = suites.get_suite("full")[-1]
+    with pytest.raises(ProblemError, match=r"unknown tolerances \['value_rel_l2'\]"):
+        dataclasses.replace(case, tolerances={"value_rel_l2": 1.0})
+
+
+def test_density_metrics_against_hand_computation():
+    exact = [np.array([1.0, 2.0, 1.0]), np.array([0.5, 0.5, 0.5])]
+    p = [np.array([1.0, 2.0, 1.3]), np.array([0.5, -0.01, 0.5])]
+    m = _density_metrics(p, exact, [1.004, 0.99], (0.5, 1.0))
+    assert m["density_rel_l2_by_time"]["0.5"] == pytest.approx(0.3 / np.sqrt(6.0))
+    assert m["density_rel_l2"] == pytest.approx(0.51 / np.sqrt(0.75))
+    assert m["mass_error"] == pytest.approx(0.01)
+    assert m["negative_density_ratio"] == pytest.approx(0.01 / 2.0)
+
+
+def _fake(name: str, kind: str, **metrics) -> dict:
+    tolerances = {k: 1e-2 for k in metrics if not k.startswith("dsm") and k != "iterations"}
+    ok = all(v <= 1e-2 for k, v in metrics.items() if k in tolerances)
+    return {"name": name, "kind": kind, "tolerances": tolerances, **metrics, "seconds": 1.0, "status": "trained",
+            "error": None, "passed": ok}
+
+
+def test_report_has_one_table_per_kind_with_tolerances_and_verdicts():
+    cases = [
+        _fake("lqr", "hjb", value_rel_l2=1e-3, policy_rel_l2=2e-3, max_abs_hjb_residual=1e-3, iterations=3),
+        _fake("ou", "fokker_planck", density_rel_l2=5e-3, mass_error=2e-3, negative_density_ratio=0.0),
+        _fake("mix", "diffusion", log_density_rel_l2=3e-2, dsm_log_density_rel_l2=1e-1, score_rel_l2=1e-2,
+              dsm_score_rel_l2=9e-2, iterations=4, dsm_seconds=55.0),
+    ]
+    cases[1]["density_rel_l2_by_time"] = {"0.25": 1e-3, "1": 5e-3}
+    report = {"suite": "t", "seed": 0, "created": "now", "passed": False, "cases": cases}
+    table = format_table(report)
+    for title in ("HJB (infinite horizon)", "Fokker–Planck", "beside denoising score matching (DSM)"):
+        assert title in table
+    assert "3.00e-02 (≤ 1e-02)" in table and "1.00e-01" in table  # PINN with its tolerance, DSM without
+    assert table.splitlines()[-1] == "suite t: FAILED: mix"
+    md = format_markdown(report)
+    assert "- `ou` density rel l2: t = 0.25: 1.00e-03, t = 1: 5.00e-03" in md
+    assert md.count("| case |") == 3
+
+
+def test_tiny_diffusion_and_fokker_planck_cases_run_and_plot(tmp_path):
+    by_name = {case.name: case for case in suites.get_suite("quick")}
+    diffusion = dataclasses.replace(by_name["mixture1d"], settings=TINY, dsm_steps=200, samples=500,
+                                    sampler_steps=50, identity_paths=200, identity_steps=50)
+    density = dataclasses.replace(by_name["ou_fokker_planck"], settings=TINY)
+    results = [case.run(seed=1, progress=False) for case in (density, diffusion)]
+    for result, case in zip(results, (density, diffusion), strict=True):
+        metrics = {k: result[k] for k in case.tolerances}
+        assert all(np.isfinite(v) for v in metrics.values())
+        assert result["passed"] == all(metrics[k] <= tol for k, tol in case.tolerances.items())
+    r = results[1]
+    assert set(r["log_density_rel_l2_by_time"]) == {"0", "1", "1.5", "1.9"}
+    assert r["log_density_rel_l2"] == max(r["log_density_rel_l2_by_time"].values())
+    assert r["dsm_settings"]["steps"] == 200 and r["data_energy_distance"] > 0
+    assert r["identity_gap"] > 0 and r["identity_abs_z"] == abs(r["identity_z"])
+    write_report({"suite": "tiny", "seed": 1, "created": "now", "passed": False, "cases": results}, tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["mixture1d_convergence.png", "mixture1d_log_density.png", "mixture1d_samples.png",
+                     "ou_fokker_planck_density.png", "report.json", "report.md"]
