@@ -35,7 +35,7 @@ SETTINGS: dict[str, SolverSettings] = {
     "lqr2d_stationary_law": SolverSettings(width=32, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000),
     "mixture1d": SolverSettings(width=32, collocation=1024, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
                                 max_iterations=4, value_tol=1e-4),
-    "mixture2d": SolverSettings(width=32, collocation=2048, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
+    "mixture2d": SolverSettings(width=48, collocation=2048, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
                                 max_iterations=4, value_tol=1e-4),
 }
 NOISING = VPNoising(0.5, 4.0, 2.0)  # β from 0.5 to 4 over T = 2: p_T within 1.2e-2 of N(0, I) in covariance
