@@ -55,9 +55,9 @@ class FokkerPlanckCase:
         check_tolerances(self.name, self.tolerances, METRICS)
 
     def cost(self) -> float:
-        """Collocation points × (d + 1) × width × 3 (a stationary or HJB PI step costs about a third)."""
+        """Collocation points × (d + 1) × width: one fit, on the scale of ValidationCase.cost (≈ 1 s per 10³)."""
         s = self.settings
-        return 3.0 * s.collocation * (self.box.dim + 1) * s.width
+        return s.collocation * (self.box.dim + 1) * s.width
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, kind, box, horizon, times, tolerances."""
@@ -121,9 +121,9 @@ class StationaryLawCase:
         return self.fp_settings
 
     def cost(self) -> float:
-        """HJB solve (collocation × d × width × PI iterations) plus the density solve (≈ 3 PI steps)."""
+        """HJB solve (collocation × d × width × PI iterations) plus the density solve (one fit)."""
         h, f, d = self.hjb_settings, self.fp_settings, self.box.dim
-        return h.collocation * d * h.width * h.max_iterations + 3.0 * f.collocation * d * f.width
+        return h.collocation * d * h.width * h.max_iterations + f.collocation * d * f.width
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, kind, box, tolerances."""

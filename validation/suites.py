@@ -88,7 +88,9 @@ def _ou_fokker_planck() -> FokkerPlanckCase:
 
 
 def _mixture1d() -> DiffusionCase:
-    return DiffusionCase("mixture1d", mixture1d, NOISING, SETTINGS["mixture1d"], 201,
+    # DSM gets 2·10⁴ steps (≈ 30 s, a third of the PINN's time) to keep `quick` within 5 minutes on 2 cores;
+    # benchmarks/diffusion_vs_dsm.py --dsm-steps 40000 gives it more.
+    return DiffusionCase("mixture1d", mixture1d, NOISING, SETTINGS["mixture1d"], 201, dsm_steps=20000,
                          tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                      "identity_abs_z": 3.0})
 
