@@ -1,10 +1,12 @@
-"""The `hjb` command: list, solve, validate, export. Parsing and printing only; the work is in hjb's modules."""
+"""The `hjb` command: list, solve, validate, export, sample. Parsing and printing only; the work is in hjb's modules."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from hjb.errors import HJBError, TrainingDivergedError
+from hjb.export import DEFAULT_TIMES
+from hjb.sample_run import DEFAULT_STEPS
 
 BUILTIN_PROBLEMS = (
     ("lqr1d", "hjb.pdes.seed_lqr()", "the seed's scalar stochastic LQR on [-2, 2] (closed form: Riccati)"),
@@ -19,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("list", help="list built-in problems and validation suites")
     solve = sub.add_parser("solve", help="solve the problem defined in a PDE file")
-    solve.add_argument("file", metavar="FILE.py", help="Python file defining `problem` (and optionally `settings`)")
+    solve.add_argument("file", metavar="FILE.py", help="Python file defining `problem` (and optionally `settings`): "
+                       "a ControlProblem (discounted, infinite horizon) or a FiniteHorizonProblem such as a DiffusionModel")
     solve.add_argument("--out", metavar="DIR", help="run directory (default runs/<problem name>)")
     solve.add_argument("--seed", type=int, help="replace settings.seed")
     _add_run_options(solve)
@@ -30,11 +33,30 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--jobs", type=int, help="cases solved at once, each in its own process "
                           "(default: available cores ÷ --threads, at most the number of cases)")
     _add_run_options(validate)
-    export = sub.add_parser("export", help="export V, the policy and the HJB residual of a run on a grid")
+    export = sub.add_parser(
+        "export", help="export V, the policy and the HJB residual of a run on a grid",
+        description="Export V, the policy and the HJB residual of a run on a grid. Infinite-horizon runs: NPZ keys "
+        "x (N^d, d), value (N^d,), policy (N^d, m), hjb_residual (N^d,), meta, on Box.grid(N) (first axis slowest). "
+        "Finite-horizon runs (e.g. a DiffusionModel): the grid over (t, x), N_t = --times evenly spaced times over "
+        "[0, T]; NPZ keys t (N_t*N^d,), x (N_t*N^d, d), value (N_t*N^d,), policy (N_t*N^d, m), hjb_residual "
+        "(N_t*N^d,), meta, in the order of SpaceTime.grid: time slowest, then the space grid with its first axis "
+        "slowest (row k*N^d + j is time t_k at Box.grid(N)[j]). CSV has a first column t, netCDF a first dimension t.")
     export.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve`")
     export.add_argument("--points", type=int, help="grid points per axis (default 101 for d=1, 41 for d=2, else 11)")
+    export.add_argument("--times", type=int, metavar="N_t", help="finite-horizon runs only: number of evenly spaced "
+                        f"times over [0, T], both ends included (default {DEFAULT_TIMES})")
     export.add_argument("--format", default="npz", help="npz, csv or netcdf (default npz)")
     export.add_argument("--out", metavar="FILE", help="output file (default RUN_DIR/grid.<ext>)")
+    sample = sub.add_parser("sample", help="draw samples from the learned control of a DiffusionModel run",
+                            description="Draw N samples by the reverse-time SDE with the learned control "
+                            "u* = Σ(t)ᵀ∇W of a DiffusionModel run; write them as .npy (the (N, d) array), "
+                            ".npz (key `samples`) or .csv (columns x0, …), atomically.")
+    sample.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve` on a DiffusionModel")
+    sample.add_argument("--n", type=int, required=True, metavar="N", help="number of samples")
+    sample.add_argument("--out", metavar="FILE", required=True, help="output file: .npy, .npz or .csv")
+    sample.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                        help=f"Euler–Maruyama steps of the reverse-time SDE (default {DEFAULT_STEPS})")
+    sample.add_argument("--seed", type=int, default=0, help="numpy seed of the prior draws and the noise (default 0)")
     return parser
 
 
@@ -66,8 +88,10 @@ def _solve(args) -> int:
             print(f"last finite solution saved to {err.run_dir} (status diverged)")
         raise
     final = solution.history[-1]["hjb_residual_rms"] if solution.history else float("nan")
-    print(f"solved {solution.problem.name}: {solution.iterations} PI iterations, status {solution.status}")
-    print(f"final HJB residual rms (relative to ρ·|V| scale): {final:.3e}")
+    finite = hasattr(solution.problem, "horizon")
+    horizon = f" (finite horizon T = {solution.problem.horizon:g})" if finite else ""
+    print(f"solved {solution.problem.name}{horizon}: {len(solution.history)} PI iterations, status {solution.status}")
+    print(f"final HJB residual rms{'' if finite else ' (relative to ρ·|V| scale)'}: {final:.3e}")
     print(f"run directory: {run_dir}")
     return 0
 
@@ -89,12 +113,22 @@ def _validate(args) -> int:
 def _export(args) -> int:
     from hjb.export import export_run
 
-    path = export_run(args.run_dir, args.points, args.format, args.out)
+    path = export_run(args.run_dir, args.points, args.format, args.out, args.times)
     print(f"wrote {path}")
     return 0
 
 
-COMMANDS = {"list": _list, "solve": _solve, "validate": _validate, "export": _export}
+def _sample(args) -> int:
+    from hjb.sample_run import sample_run
+
+    samples, path = sample_run(args.run_dir, args.n, args.out, steps=args.steps, seed=args.seed)
+    mean = ", ".join(f"{m:.4g}" for m in samples.mean(axis=0))
+    print(f"sampled n={len(samples)} (d={samples.shape[1]}, {args.steps} steps, seed {args.seed}): "
+          f"mean [{mean}]; wrote {path}")
+    return 0
+
+
+COMMANDS = {"list": _list, "solve": _solve, "validate": _validate, "export": _export, "sample": _sample}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""PDE files: a Python file defining a module-level `problem` (a ControlProblem) and optional `settings`."""
+"""PDE files: a Python file defining a module-level `problem` (a ControlProblem, infinite-horizon discounted, or a
+FiniteHorizonProblem such as a DiffusionModel) and optional `settings`."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,10 +9,12 @@ import sys
 from pathlib import Path
 
 from hjb.errors import HJBError, PDEFileError
+from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.problem import ControlProblem
 from hjb.settings import SolverSettings
 
 _counter = itertools.count()
+PROBLEM_TYPES = (ControlProblem, FiniteHorizonProblem)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -48,7 +51,7 @@ def _import(path: Path):
     return module
 
 
-def load_problem(path: str | os.PathLike) -> tuple[ControlProblem, SolverSettings | None]:
+def load_problem(path: str | os.PathLike) -> tuple[ControlProblem | FiniteHorizonProblem, SolverSettings | None]:
     """Import the PDE file at `path`; return its `problem` (shape-checked) and its `settings` or None."""
     file = Path(path)
     if not file.exists():
@@ -63,10 +66,11 @@ def load_problem(path: str | os.PathLike) -> tuple[ControlProblem, SolverSetting
             f"PDE file {file} defines no module-level `problem`; expected problem = ControlProblem(...)"
         )
     problem = module.problem
-    if not isinstance(problem, ControlProblem):
+    if not isinstance(problem, PROBLEM_TYPES):
         raise PDEFileError(
             f"PDE file {file}: `problem` is a {type(problem).__name__}; expected an hjb ControlProblem "
-            "(e.g. StochasticLQR(...), Merton(...) or ControlProblem(...))"
+            "(e.g. StochasticLQR(...), Merton(...) or ControlProblem(...)) or FiniteHorizonProblem "
+            "(e.g. DiffusionModel(...))"
         )
     settings = getattr(module, "settings", None)
     if settings is not None and not isinstance(settings, SolverSettings):
@@ -82,5 +86,6 @@ def load_problem(path: str | os.PathLike) -> tuple[ControlProblem, SolverSetting
         raise PDEFileError(
             f"PDE file {file}: calling the problem's functions on sample points raised "
             f"{type(exc).__name__}: {_one_line(exc)}; expected functions of torch tensors x (n, d), a (n, m)"
+            f"{', t (n, 1)' if isinstance(problem, FiniteHorizonProblem) else ''}"
         ) from exc
     return problem, settings

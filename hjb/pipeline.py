@@ -5,8 +5,10 @@ import os
 from pathlib import Path
 
 from hjb.errors import TrainingDivergedError
+from hjb.finite_horizon_solver import FiniteHorizonSolution, solve_finite_horizon
 from hjb.iteration import solve
 from hjb.pdefile import load_problem
+from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.rundir import save_run
 from hjb.settings import SolverSettings
 from hjb.solution import Solution
@@ -19,9 +21,11 @@ def default_run_dir(problem_name: str) -> Path:
 
 def solve_file(
     path: str | os.PathLike, out_dir: str | os.PathLike | None = None, seed: int | None = None, progress: bool = True
-) -> tuple[Solution, Path]:
+) -> tuple[Solution | FiniteHorizonSolution, Path]:
     """Load the PDE file, solve it (file settings or defaults; seed overrides), save the run; return both.
 
+    A ControlProblem is solved by discounted policy iteration (hjb.iteration.solve), a FiniteHorizonProblem
+    (e.g. a DiffusionModel) by finite-horizon policy iteration (solve_finite_horizon).
     On TrainingDivergedError the last finite solution is saved (status "diverged") before the error is
     re-raised with `.run_dir` set to where it went (None when there was nothing to save).
     """
@@ -30,8 +34,9 @@ def solve_file(
     if seed is not None:
         settings = settings.replace(seed=seed)
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(problem.name)
+    solver = solve_finite_horizon if isinstance(problem, FiniteHorizonProblem) else solve
     try:
-        solution = solve(problem, settings, progress=progress)
+        solution = solver(problem, settings, progress=progress)
     except TrainingDivergedError as err:
         err.run_dir = None
         if err.last_finite is not None:

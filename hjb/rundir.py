@@ -1,4 +1,10 @@
-"""Run directories: a solved problem on disk (marker, settings, history, weights, PDE source, plots)."""
+"""Run directories: a solved problem on disk (marker, settings, history, weights, PDE source, plots).
+
+Two kinds share the marker format: infinite-horizon runs (a ControlProblem; format version 1, as before) and
+finite-horizon runs (a FiniteHorizonProblem such as a DiffusionModel; format version 2, with "horizon"). The
+marker's "kind" names which; markers without one (written before finite-horizon runs existed) are
+infinite-horizon. An hjb that reads version 1 only refuses a finite-horizon run by its version.
+"""
 from __future__ import annotations
 
 import datetime
@@ -13,52 +19,77 @@ from hjb import __version__
 from hjb.atomic import atomic_directory
 from hjb.critic import Critic
 from hjb.errors import PDEFileError, RunDirError
+from hjb.finite_horizon_solver import FiniteHorizonSolution, value_network
 from hjb.jsonio import dumps
 from hjb.pdefile import load_problem
+from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.plots import convergence_figure, plot_grid, policy_figure, save_figure, value_figure
 from hjb.policies import ActorPolicy, GreedyPolicy, InitialPolicy
 from hjb.settings import SolverSettings
 from hjb.solution import RUN_MARKER, Solution
 
 FORMAT = "hjb-run"
-FORMAT_VERSION = 1
+INFINITE, FINITE = "infinite_horizon", "finite_horizon"
+VERSIONS = {INFINITE: 1, FINITE: 2}  # the format version each kind of run is written with
+FORMAT_VERSION = VERSIONS[INFINITE]
 FILES = ("settings.json", "history.json", "weights.pt", "problem.py")
 
+AnySolution = Solution | FiniteHorizonSolution
 
-def save_run(solution: Solution, run_dir: str | os.PathLike, source_file: str | os.PathLike) -> Path:
+
+def run_kind(solution: AnySolution) -> str:
+    """The kind of run: FINITE for a FiniteHorizonSolution, else INFINITE."""
+    return FINITE if isinstance(solution, FiniteHorizonSolution) else INFINITE
+
+
+def save_run(solution: AnySolution, run_dir: str | os.PathLike, source_file: str | os.PathLike) -> Path:
     """Write the solution's run directory atomically (replacing an earlier run there); return its path."""
     run_dir, source = Path(run_dir), Path(source_file)
-    history = solution.history
+    history, kind = solution.history, run_kind(solution)
     marker = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": VERSIONS[kind],
+        "kind": kind,
         "hjb_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "status": solution.status,
-        "iterations": solution.iterations,
+        "iterations": len(history),
         "final_hjb_residual_rms": history[-1]["hjb_residual_rms"] if history else None,
         "source_file": str(source.resolve()),
         "problem": solution.problem.describe(),
     }
-    actor = solution.policy.state() if solution.policy.kind == "actor" else None
-    weights = {"critic": solution.critic.state(), "actor": actor, "policy_kind": solution.policy.kind}
-    grid = plot_grid(solution.problem.domain)
+    if kind == FINITE:
+        marker["horizon"] = solution.problem.horizon
     with atomic_directory(run_dir, marker=RUN_MARKER) as temp:
         shutil.copyfile(source, temp / "problem.py")
         (temp / "settings.json").write_text(dumps(solution.settings.to_dict()), encoding="utf-8")
         (temp / "history.json").write_text(dumps(history), encoding="utf-8")
-        torch.save(weights, temp / "weights.pt")
-        save_figure(value_figure(solution, grid), temp / "value.png")
-        save_figure(policy_figure(solution, grid), temp / "policy.png")
+        if kind == FINITE:
+            # rate with the weights: value_network(problem, settings, rate) rebuilds the same V
+            torch.save({"net": solution.net.state(), "rate": solution.net.rate}, temp / "weights.pt")
+        else:
+            _save_infinite_horizon(solution, temp)
         save_figure(convergence_figure(history, f"policy iteration — {solution.problem.name}"), temp / "convergence.png")
         (temp / RUN_MARKER).write_text(dumps(marker), encoding="utf-8")  # last: marks a complete run
     return run_dir
+
+
+def _save_infinite_horizon(solution: Solution, temp: Path) -> None:
+    """weights.pt (critic, actor, policy kind), value.png and policy.png of an infinite-horizon run."""
+    actor = solution.policy.state() if solution.policy.kind == "actor" else None
+    torch.save({"critic": solution.critic.state(), "actor": actor, "policy_kind": solution.policy.kind},
+               temp / "weights.pt")
+    grid = plot_grid(solution.problem.domain)
+    save_figure(value_figure(solution, grid), temp / "value.png")
+    save_figure(policy_figure(solution, grid), temp / "policy.png")
 
 
 def read_marker(run_dir: str | os.PathLike) -> dict:
     """The parsed hjb-run.json of run_dir; RunDirError when run_dir is not a run directory."""
     run_dir = Path(run_dir)
     path = run_dir / RUN_MARKER
+    if not run_dir.exists():
+        raise RunDirError(f"run directory {run_dir} does not exist; expected the output of `hjb solve`")
     if not path.is_file():
         raise RunDirError(
             f"{run_dir} is not an hjb run directory (no {RUN_MARKER}); expected the output of `hjb solve`"
@@ -69,15 +100,18 @@ def read_marker(run_dir: str | os.PathLike) -> dict:
         raise RunDirError(f"{path} is unreadable ({type(exc).__name__}); expected the JSON written by `hjb solve`") from None
     if not isinstance(marker, dict) or marker.get("format") != FORMAT:
         raise RunDirError(f"{path} is not an hjb run marker; expected \"format\": \"{FORMAT}\"")
-    if marker.get("format_version") != FORMAT_VERSION:
-        raise RunDirError(
-            f"{run_dir} has run format version {marker.get('format_version')!r}; this hjb reads version {FORMAT_VERSION}"
-        )
+    kind = marker.get("kind", INFINITE)
+    if marker.get("format_version") not in VERSIONS.values() or VERSIONS.get(kind) != marker["format_version"]:
+        readable = ", ".join(f"{v} ({k.replace('_', '-')})" for k, v in VERSIONS.items())
+        raise RunDirError(f"{run_dir} has run format version {marker.get('format_version')!r} of kind {kind!r}; "
+                          f"this hjb reads versions {readable}")
+    marker["kind"] = kind
     return marker
 
 
-def load_run(run_dir: str | os.PathLike) -> Solution:
-    """Rebuild the Solution saved in run_dir: problem from problem.py, settings, critic and policy weights."""
+def load_run(run_dir: str | os.PathLike) -> AnySolution:
+    """Rebuild the solution saved in run_dir from problem.py, settings and weights: a Solution for an
+    infinite-horizon run, a FiniteHorizonSolution for a finite-horizon one."""
     run_dir = Path(run_dir)
     marker = read_marker(run_dir)
     missing = [name for name in FILES if not (run_dir / name).is_file()]
@@ -87,10 +121,19 @@ def load_run(run_dir: str | os.PathLike) -> Solution:
         problem, _ = load_problem(run_dir / "problem.py")
     except PDEFileError as exc:
         raise RunDirError(f"run directory {run_dir}: its problem.py no longer loads ({exc})") from exc
+    kind = marker["kind"]
+    if isinstance(problem, FiniteHorizonProblem) != (kind == FINITE):
+        raise RunDirError(f"run directory {run_dir} is marked {kind.replace('_', '-')} but its problem.py declares a "
+                          f"{type(problem).__name__}; expected the problem it was solved for")
+    status = marker.get("status", "unknown")
     try:
         settings = SolverSettings.from_dict(json.loads((run_dir / "settings.json").read_text(encoding="utf-8")))
         history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
         weights = torch.load(run_dir / "weights.pt", weights_only=True)
+        if kind == FINITE:
+            net = value_network(problem, settings, float(weights["rate"]))
+            net.load_state(weights["net"])
+            return FiniteHorizonSolution(problem, net, history, settings, status)
         critic = Critic(problem.domain, settings.width, settings.depth)
         critic.load_state(weights["critic"])
         policy = _policy(problem, critic, settings, weights)
@@ -99,7 +142,7 @@ def load_run(run_dir: str | os.PathLike) -> Solution:
             f"run directory {run_dir} is damaged ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
             "expected files written by `hjb solve` with this problem.py"
         ) from exc
-    return Solution(problem, critic, policy, history, settings, status=marker.get("status", "unknown"))
+    return Solution(problem, critic, policy, history, settings, status=status)
 
 
 def _policy(problem, critic: Critic, settings: SolverSettings, weights: dict):

@@ -65,3 +65,38 @@ def test_declare_your_own_pde_file_loads_and_matches_its_matrices():
                              [[0.3, 0.0], [0.1, 0.2]], 0.1)
     dV = -(x @ torch.as_tensor(ric.P))
     assert np.allclose(problem.greedy_action(x, dV, None).numpy(), ric.policy(x.numpy()))
+
+
+def test_diffusion_mixture_pde_file_loads_and_solves_fast():
+    """examples/diffusion_mixture1d.py is a PDE file for `hjb solve`: load it, solve with a reduced budget, and check
+    W(x, t) = log p_{T−t}(x) against the exactly noised mixture (loosely: a short solve) and exactly at t = T."""
+    import torch
+
+    from hjb.finite_horizon_solver import solve_finite_horizon
+    from hjb.pdes.diffusion_model import DiffusionModel
+
+    problem, settings = load_problem(EXAMPLES / "diffusion_mixture1d.py")
+    assert isinstance(problem, DiffusionModel) and problem.horizon == 2.0 and settings is not None
+    fast = settings.replace(collocation=128, adam_steps_first=200, pde_lbfgs_steps=50, max_iterations=1)
+    solution = solve_finite_horizon(problem, fast, progress=False)
+    x = np.linspace(-3.0, 3.0, 61).reshape(-1, 1)
+    mixture = [(0.3, -1.5, 0.3), (0.7, 1.0, 0.5)]
+    for t in (0.0, 1.0, 2.0):
+        alpha = float(np.exp(-0.5 * (0.5 * (2.0 - t) + 0.5 * 3.5 * (2.0 - t) ** 2 / 2.0)))  # α_s, s = T − t
+        p = sum(w * np.exp(-0.5 * (x[:, 0] - alpha * m) ** 2 / v) / np.sqrt(2 * np.pi * v)
+                for w, m, v in ((w, m, alpha**2 * sd**2 + 1 - alpha**2) for w, m, sd in mixture))
+        W = solution.value(problem.domain.at_time(x, t))
+        if t == 2.0:  # W(·, T) = log p_data is built in
+            np.testing.assert_array_equal(W, problem.terminal(torch.as_tensor(x))[:, 0].numpy())
+            np.testing.assert_allclose(W, np.log(p), rtol=1e-12)
+        else:
+            assert np.linalg.norm(W - np.log(p)) / np.linalg.norm(np.log(p)) < 0.25
+
+
+def test_readme_shows_the_diffusion_pde_file_as_it_is():
+    """Every line of the README's diffusion snippet is a line of examples/diffusion_mixture1d.py."""
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("examples/diffusion_mixture1d.py` (a 1-D", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    lines = {line.strip() for line in (EXAMPLES / "diffusion_mixture1d.py").read_text(encoding="utf-8").splitlines()}
+    shown = [line.strip() for line in snippet.splitlines() if line.strip()]
+    assert len(shown) >= 8 and all(line in lines for line in shown)
