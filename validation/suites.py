@@ -32,7 +32,7 @@ SETTINGS: dict[str, SolverSettings] = {
     "lqr5d": _LQR.replace(collocation=1024, width=64),
     "merton_gamma05": _MERTON.replace(anchor_horizon=400.0, anchor_dt=2.0),
     "ou_fokker_planck": SolverSettings(width=32, collocation=512, adam_steps_first=1000, pde_lbfgs_steps=500),
-    "lqr2d_stationary_law": SolverSettings(width=32, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000),
+    "lqr2d_stationary_law": SolverSettings(width=48, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000),
     "mixture1d": SolverSettings(width=32, collocation=1024, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
                                 max_iterations=4, value_tol=1e-4),
     "mixture2d": SolverSettings(width=48, collocation=2048, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
