@@ -36,8 +36,7 @@ class _Path:
         if self.gradient is not None:
             # Control variate: e^{−ρt_j}[∇V·ΣΔW + ½(ΣΔW)ᵀ∇²V(ΣΔW) − ½Tr(ΣΣᵀ∇²V)dt] has mean exactly zero
             # and is V's Itô increment up to drift terms: subtracting it cancels the noise of V along the path.
-            clipped = self.clip(x)
-            derivatives = self.gradient(clipped)
+            derivatives = self.gradient(self.clip(x))
             dV, d2V = derivatives if isinstance(derivatives, tuple) else (derivatives, None)
             cv = (dV * noise).sum(-1)
             if d2V is not None:
@@ -45,11 +44,7 @@ class _Path:
                 quadratic = torch.einsum("ni,nij,nj->n", noise, d2V, noise)
                 trace = (d2V * (sigma @ sigma.transpose(-1, -2))).sum(dim=(-2, -1)) * self.dt
                 cv = cv + 0.5 * (quadratic - trace)
-            # Only inside the box: outside, ∇V at the clipped state matches nothing along the path, and with
-            # a state-dependent Σ (Merton: Σ ∝ x) the term grows with |x| into heavy-tailed noise. The
-            # indicator is known at t_j, so the control variate keeps mean zero.
-            inside = (clipped == x).all(dim=-1)
-            self.total -= np.exp(-p.discount * self.t) * torch.where(inside, cv, torch.zeros_like(cv))
+            self.total -= np.exp(-p.discount * self.t) * cv
         self.x = x + p.drift(x, a) * self.dt + noise
         self.t += self.dt
 
