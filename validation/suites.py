@@ -30,7 +30,9 @@ SETTINGS: dict[str, SolverSettings] = {
     "merton": _MERTON,
     "lqr2d": _LQR.replace(collocation=256),
     "lqr5d": _LQR.replace(collocation=1024, width=64),
-    "merton_gamma05": _MERTON.replace(anchor_horizon=400.0, anchor_dt=2.0),
+    # γ = 0.5: k* ∝ V′^{−2} doubles the relative error of V′ in the policy (γ = 2: k* ∝ V′^{−1/2}), so the
+    # anchors need 4× the paths (2× smaller Monte Carlo error) to meet the same 1e-2 policy tolerance.
+    "merton_gamma05": _MERTON.replace(anchor_paths=512),
     "ou_fokker_planck": SolverSettings(width=32, collocation=512, adam_steps_first=1000, pde_lbfgs_steps=500),
     "lqr2d_stationary_law": SolverSettings(width=48, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000),
     "mixture1d": SolverSettings(width=32, collocation=1024, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
@@ -73,8 +75,14 @@ def lqr5d() -> StochasticLQR:
 
 
 def merton_gamma05() -> Merton:
-    """Merton with γ = 0.5 (V > 0): feasible, ρ − (1−γ)M = 0.05 − 0.5·0.0925 = 0.00375 > 0, π* = 2.5, k* = 0.0075."""
-    return Merton(gamma=0.5, name="merton_gamma05")
+    """Merton with γ = 0.5 (V > 0) and ρ = 0.1: ρ − (1−γ)M = 0.1 − 0.5·0.0925 = 0.05375, π* = 2.5, k* = 0.1075.
+
+    Not the seed's ρ = 0.05: there ρ − (1−γ)M = 0.00375 and the optimal wealth grows at m = 0.1475 > 2ρ, so
+    e^{−ρt}(k*X_t)^{1/2} has infinite variance over an infinite horizon (no Feynman–Kac estimate converges),
+    and only 8–17% of V on [0.5, 5] is earned while wealth is inside the box [0.2, 12.5] (the rest near
+    e^{20}). At ρ = 0.1, m = 0.0475 < 2ρ and 69–85% of V is earned inside the box (the seed's γ = 2: 89–98%).
+    """
+    return Merton(gamma=0.5, discount=0.1, name="merton_gamma05")
 
 
 def _case(name, factory, reference, box, points, **tolerances) -> ValidationCase:
