@@ -20,7 +20,9 @@ class MonteCarloEstimate:
     stderr: np.ndarray
 
 
-def extended_derivatives(x: Tensor, c: Tensor, log: bool, dV: Tensor, d2V: Tensor | None) -> tuple[Tensor, Tensor | None]:
+def extended_derivatives(
+    x: Tensor, c: Tensor, log: bool, dV: Tensor, d2V: Tensor | None
+) -> tuple[Tensor, Tensor | None]:
     """∇V (n, d) and ∇²V (n, d, d) at x of V's second-order Taylor polynomial about the clipped state c (n, d),
     taken in the box's coordinates u (u = log x on log boxes, else u = x); from ∇V(c) (n, d), ∇²V(c) (n, d, d).
 

@@ -30,9 +30,9 @@ SETTINGS: dict[str, SolverSettings] = {
     "merton": _MERTON,
     "lqr2d": _LQR.replace(collocation=256),
     "lqr5d": _LQR.replace(collocation=1024, width=64),
-    # γ = 0.5: k* ∝ V′^{−2} quadruples the relative error of V′ in the policy (γ = 2: k* ∝ V′^{−1/2}); with 512
-    # paths the policy error was 4.3e-3, 1.6e-2, 8.6e-3 for seeds 0, 1, 2, so the anchors get 16× the paths (4×
-    # smaller Monte Carlo error). The horizon is 5/ρ, as for `merton`.
+    # γ = 0.5: k* ∝ V′^{−2} doubles the relative error of V′ in the policy (γ = 2: k* ∝ V′^{−1/2}
+    # halves it); with 512 paths the policy error was 4.3e-3, 1.6e-2, 8.6e-3 for seeds 0, 1, 2, so the
+    # anchors get 16× merton's paths (4× smaller Monte Carlo error). The horizon is 5/ρ, as for `merton`.
     "merton_gamma05": _MERTON.replace(anchor_paths=2048, anchor_horizon=50.0),
     "ou_fokker_planck": SolverSettings(width=32, collocation=512, adam_steps_first=1000, pde_lbfgs_steps=500),
     "lqr2d_stationary_law": SolverSettings(width=48, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000),
