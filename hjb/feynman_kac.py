@@ -105,10 +105,12 @@ def feynman_kac(
     """Monte Carlo estimate of V^α at x0 (n, d) from `paths` closed-loop Euler–Maruyama paths each.
 
     The policy and the tail value are evaluated at the state clipped into the box (the model is only
-    trusted there). On a log-scale box the step is taken in log x, so states stay positive. `gradient`, an approximation of ∇V^α (n, d), or of (∇V^α, ∇²V^α) (n, d), (n, d, d),
-    turns on the first- or second-order martingale control variate (unbiased whatever its accuracy); outside
-    the box it continues V's Taylor polynomial about the clipped state (extended_derivatives). With richardson=True the step dt and dt/2 run on the same Brownian paths and
-    2·V_{dt/2} − V_dt removes the O(dt) weak error of Euler–Maruyama.
+    trusted there). On a log-scale box the step is taken in log x, so states stay positive.
+    `gradient`, an approximation of ∇V^α (n, d), or of (∇V^α, ∇²V^α) (n, d), (n, d, d), turns on the
+    first- or second-order martingale control variate (unbiased whatever its accuracy); outside the box
+    it continues V's Taylor polynomial about the clipped state (extended_derivatives).
+    With richardson=True the step dt and dt/2 run on the same Brownian paths and 2·V_{dt/2} − V_dt
+    removes the O(dt) weak error of Euler–Maruyama.
     """
     x0 = np.asarray(x0, dtype=float)
     n, d = x0.shape
