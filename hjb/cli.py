@@ -80,6 +80,7 @@ def _list(args) -> int:
 
 def _solve(args) -> int:
     from hjb.pipeline import solve_file
+    from hjb.rundir import FINITE, run_kind
 
     try:
         solution, run_dir = solve_file(args.file, out_dir=args.out, seed=args.seed, progress=not args.quiet)
@@ -88,7 +89,7 @@ def _solve(args) -> int:
             print(f"last finite solution saved to {err.run_dir} (status diverged)")
         raise
     final = solution.history[-1]["hjb_residual_rms"] if solution.history else float("nan")
-    finite = hasattr(solution.problem, "horizon")
+    finite = run_kind(solution) == FINITE
     horizon = f" (finite horizon T = {solution.problem.horizon:g})" if finite else ""
     print(f"solved {solution.problem.name}{horizon}: {len(solution.history)} PI iterations, status {solution.status}")
     print(f"final HJB residual rms{'' if finite else ' (relative to ρ·|V| scale)'}: {final:.3e}")

@@ -9,6 +9,15 @@ class ProblemError(HJBError, ValueError):
     """A control problem is declared inconsistently (discount, dimensions, bounds, parameters)."""
 
 
+def positive_int(value, name: str) -> int:
+    """`value` as an int if it is an integer ≥ 1 (not a bool), else ProblemError naming `name`."""
+    import numpy as np
+
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ProblemError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
 class ShapeError(ProblemError):
     """A problem function returned an array of the wrong shape."""
 

@@ -31,7 +31,6 @@ from hjb.solution import RUN_MARKER, Solution
 FORMAT = "hjb-run"
 INFINITE, FINITE = "infinite_horizon", "finite_horizon"
 VERSIONS = {INFINITE: 1, FINITE: 2}  # the format version each kind of run is written with
-FORMAT_VERSION = VERSIONS[INFINITE]
 FILES = ("settings.json", "history.json", "weights.pt", "problem.py")
 
 AnySolution = Solution | FiniteHorizonSolution

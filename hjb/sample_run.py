@@ -8,16 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from hjb.atomic import atomic_file
-from hjb.errors import ProblemError, RunDirError
+from hjb.errors import ProblemError, RunDirError, positive_int
 
 SAMPLE_FORMATS = (".npy", ".npz", ".csv")
 DEFAULT_STEPS = 200
-
-
-def _positive(value, option: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ProblemError(f"{option} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def check_out(out_path: str | os.PathLike) -> Path:
@@ -61,7 +55,7 @@ def sample_run(run_dir: str | os.PathLike, n: int, out_path: str | os.PathLike, 
     from hjb.rundir import load_run
     from hjb.sampler import learned_control, sample
 
-    n, steps = _positive(n, "--n"), _positive(steps, "--steps")
+    n, steps = positive_int(n, "--n"), positive_int(steps, "--steps")
     out = check_out(out_path)
     solution = load_run(run_dir)
     problem = solution.problem

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError
+from hjb.errors import positive_int
 from hjb.finite_horizon_solver import FiniteHorizonSolution
 from hjb.pdes.diffusion_model import DiffusionModel, cost_running
 from hjb.score_matching import reverse_sample
@@ -32,9 +32,8 @@ def learned_control(solution: FiniteHorizonSolution) -> Control:
 
 
 def _check(n: int, steps: int) -> None:
-    for name, value in (("n", n), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ProblemError(f"{name} must be a positive integer; got {value!r}")
+    positive_int(n, "n")
+    positive_int(steps, "steps")
 
 
 def sample(model: DiffusionModel, control: Control, n: int, rng: np.random.Generator, steps: int = 200) -> np.ndarray:

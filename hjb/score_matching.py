@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError, TrainingDivergedError
+from hjb.errors import ProblemError, TrainingDivergedError, positive_int
 from hjb.pdes.data_laws import GaussianMixture, SampleLaw
 from hjb.pdes.noising import VPNoising
 
@@ -24,13 +24,6 @@ F64 = torch.float64
 ScoreFn = Callable[[Tensor, Tensor], Tensor]
 
 _ACTIVATIONS = {"silu": torch.nn.SiLU, "tanh": torch.nn.Tanh}
-
-
-def _positive_int(value, name: str) -> int:
-    """`value` as an int ≥ 1, else ProblemError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ProblemError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _times(s, n: int, horizon: float, positive: bool = False) -> Tensor:
@@ -77,7 +70,7 @@ class ScoreNetwork(torch.nn.Module):
     def __init__(self, dim: int, noising: VPNoising, mean=None, var=None, *, width: int = 64, depth: int = 3,
                  activation: str = "silu"):
         super().__init__()
-        dim, width, depth = _positive_int(dim, "dim"), _positive_int(width, "width"), _positive_int(depth, "depth")
+        dim, width, depth = positive_int(dim, "dim"), positive_int(width, "width"), positive_int(depth, "depth")
         if activation not in _ACTIVATIONS:
             raise ProblemError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}")
         self.noising, self.dim = noising, dim
@@ -118,7 +111,7 @@ def reverse_sample(score_fn: ScoreFn, y_T, noising: VPNoising, rng: np.random.Ge
 
     y_T (n, d) are draws of p_T; each step is Y ← Y + h[½β Y + β s(Y, s)] + √(β h) ξ at the current s, h = (T − s_min)/steps.
     """
-    steps = _positive_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     T = noising.horizon
     if not (0.0 < s_min < T):
         raise ProblemError(f"s_min must lie in (0, T) = (0, {T}); got {s_min!r}")
@@ -158,7 +151,7 @@ def probability_flow_log_density(score_fn: ScoreFn, y, s, noising: VPNoising,
     exact (autograd, d backward passes per stage). `log_p_T` maps (n, d) to (n,) or (n, 1). positive=True
     rejects s = 0 (for scores singular there, like the ε-parametrised s_θ).
     """
-    steps = _positive_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     T = noising.horizon
     y = _points(y)
     n = y.shape[0]
@@ -213,7 +206,7 @@ class ScoreModel:
         The start Y_T = α_T y0 + σ_T Z uses y0 resampled (with replacement) from the training samples: exact draws
         of the empirical law noised to T, the only p_T the baseline has (no fresh data are used).
         """
-        n = _positive_int(n, "n")
+        n = positive_int(n, "n")
         y0 = self.samples[rng.integers(0, len(self.samples), size=n)]
         y_T = self.noising.noise(y0, self.noising.horizon, rng)
         return reverse_sample(self.network, y_T, self.noising, rng, s_min=self.s_min, steps=steps)
@@ -241,7 +234,7 @@ def train_score_matching(samples: np.ndarray, noising: VPNoising, *, width: int 
     if not isinstance(noising, VPNoising):
         raise ProblemError(f"noising must be a VPNoising; got {type(noising).__name__}")
     y = SampleLaw(samples).samples  # DataLawError on NaN/inf, a bad shape or fewer than 2 rows
-    steps, batch = _positive_int(steps, "steps"), _positive_int(batch, "batch")
+    steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch")
     T = noising.horizon
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ProblemError(f"lr must be a positive number; got {lr!r}")

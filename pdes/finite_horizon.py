@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError, ShapeError
+from hjb.errors import ProblemError, ShapeError, positive_int
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.jsonio import plain
@@ -49,8 +49,7 @@ class FiniteHorizonProblem:
                 raise ProblemError(f"{label} must be callable; got {type(fn).__name__}")
         if base is not None and not callable(base):
             raise ProblemError(f"base must be callable; got {type(base).__name__}")
-        if isinstance(action_dim, bool) or not isinstance(action_dim, (int, np.integer)) or action_dim < 1:
-            raise ProblemError(f"action_dim must be a positive integer; got {action_dim!r}")
+        positive_int(action_dim, "action_dim")
         try:
             T = float(horizon)
         except (TypeError, ValueError):

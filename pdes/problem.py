@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError, ShapeError
+from hjb.errors import ProblemError, ShapeError, positive_int
 from hjb.geometry.box import Box
 from hjb.jsonio import plain
 
@@ -60,8 +60,7 @@ class ControlProblem:
             raise ProblemError(f"discount must be a positive number (ρ > 0); got {discount!r}")
         if not isinstance(domain, Box):
             raise ProblemError(f"domain must be an hjb.geometry.Box; got {type(domain).__name__}")
-        if isinstance(action_dim, bool) or not isinstance(action_dim, (int, np.integer)) or action_dim < 1:
-            raise ProblemError(f"action_dim must be a positive integer; got {action_dim!r}")
+        positive_int(action_dim, "action_dim")
         self.name = name
         self.drift, self.diffusion, self.reward = drift, diffusion, reward
         self.discount = rho
