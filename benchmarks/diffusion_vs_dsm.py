@@ -1,11 +1,14 @@
-"""PINN on the log-density HJB against denoising score matching (DSM), side by side, on a Gaussian mixture.
+"""PINN on the log-density HJB against denoising score matching (DSM) and the PINN from samples, side by side, on a
+Gaussian mixture.
 
 python benchmarks/diffusion_vs_dsm.py [--case mixture1d|mixture2d] [--seeds 0 1 2] [--dsm-steps N] [--out FILE]
 
 Runs the validation suite's diffusion case (hjb.validation.diffusion_case.DiffusionCase: the same data law for
-both methods, the PINN through its log-density, DSM through samples of it) once per seed, on one thread, and
-prints per method: log-density rel L2 where p_{T−t} > 1e-3 at each t, score rel L2 at t = T − 0.1, the energy
-distance of 10⁴ samples to fresh data ÷ that between two data sets, the identity's z, and wall seconds.
+every method; the PINN is given its exact log-density and moments, DSM 10⁴ samples of it, and the samples-PINN
+the same 10⁴ samples through a kernel-density terminal condition and sample moments) once per seed, on one
+thread, and prints per method: log-density rel L2 where p_{T−t} > 1e-3 at each t, score rel L2 at t = T − 0.1,
+the energy distance of 10⁴ samples to fresh data ÷ that between two data sets, the identity's z (PINN only),
+and wall seconds of training and of sampling.
 Writes benchmarks/results/diffusion_vs_dsm_<case>.json.
 """
 from __future__ import annotations
@@ -21,21 +24,23 @@ from hjb.jsonio import dumps
 from hjb.validation.suites import get_suite
 
 CASES = {case.name: case for case in get_suite("full") if case.kind == "diffusion"}
-ROWS = (("log p rel L2, t = {t}", "log_density_rel_l2_by_time", "dsm_log_density_rel_l2_by_time"),
-        ("score rel L2, t = T − 0.1", "score_rel_l2", "dsm_score_rel_l2"),
-        ("energy distance ÷ data-vs-data", "energy_ratio", "dsm_energy_ratio"),
-        ("identity z (δ = a·sin x)", "identity_z", None),
-        ("seconds", "seconds", "dsm_seconds"))
+PREFIXES = ("", "dsm_", "samples_pinn_")  # PINN-HJB, DSM, samples-PINN
+ROWS = (("log p rel L2, t = {t}", "log_density_rel_l2_by_time"),
+        ("score rel L2, t = T − 0.1", "score_rel_l2"),
+        ("energy distance ÷ data-vs-data", "energy_ratio"),
+        ("identity z (δ = a·sin x)", "identity_z"),
+        ("seconds (training)", "seconds"),
+        ("seconds (sampling)", "sample_seconds"))
 
 
-def _lines(result: dict) -> list[tuple[str, float | None, float | None]]:
-    """(metric, PINN, DSM) rows of one run."""
+def _lines(result: dict) -> list[tuple[str, list[float | None]]]:
+    """(metric, [PINN, DSM, samples-PINN]) rows of one run; None where a method has no such number."""
     out = []
-    for label, ours, theirs in ROWS:
-        if ours.endswith("_by_time"):
-            out += [(label.format(t=t), v, result[theirs][t]) for t, v in result[ours].items()]
+    for label, key in ROWS:
+        if key.endswith("_by_time"):
+            out += [(label.format(t=t), [(result.get(p + key) or {}).get(t) for p in PREFIXES]) for t in result[key]]
         else:
-            out.append((label, result[ours], result[theirs] if theirs else None))
+            out.append((label, [result.get(p + key) for p in PREFIXES]))
     return out
 
 
@@ -56,10 +61,12 @@ def main() -> None:
         result.pop("arrays")
         runs.append(result)
         print(f"\n{args.case}, seed {seed}: PINN {result['iterations']} PI iterations, DSM {case.dsm_steps} steps "
-              f"on {case.train_samples} samples")
-        print(f"{'metric':34s} {'PINN-HJB':>10s} {'DSM':>10s}")
-        for label, ours, theirs in _lines(result):
-            print(f"{label:34s} {ours:10.3e} " + (f"{theirs:10.3e}" if theirs is not None else f"{'—':>10s}"))
+              f"on {case.train_samples} samples, samples-PINN {result.get('samples_pinn_iterations', '—')} PI "
+              f"iterations on the same samples")
+        print(f"{'metric':34s} {'PINN-HJB':>10s} {'DSM':>10s} {'samples-PINN':>12s}")
+        for label, values in _lines(result):
+            cells = [f"{v:10.3e}" if v is not None else f"{'—':>10s}" for v in values]
+            print(f"{label:34s} {cells[0]} {cells[1]} {cells[2]:>12s}")
     out = Path(args.out or f"benchmarks/results/diffusion_vs_dsm_{args.case}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, dumps({"case": args.case, "runs": runs}))

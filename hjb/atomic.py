@@ -89,14 +89,14 @@ def atomic_directory(final_path: str | os.PathLike, marker: str | None = None) -
     On an exception inside the block the temporary directory is removed.
     """
     final = Path(final_path)
-    _check_replaceable(final, marker)
+    check_replaceable(final, marker)
     final.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{final.name}{TEMP_TAG}", dir=final.parent))
     os.chmod(temp, _DIR_MODE)
     try:
         yield temp
         _fsync_tree(temp)
-        _check_replaceable(final, marker)
+        check_replaceable(final, marker)
         _swap_into_place(temp, final)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
@@ -104,7 +104,8 @@ def atomic_directory(final_path: str | os.PathLike, marker: str | None = None) -
     _fsync_dir(final.parent)
 
 
-def _check_replaceable(final: Path, marker: str | None) -> None:
+def check_replaceable(final: Path, marker: str | None) -> None:
+    """RunDirError unless `final` is absent, an empty directory, or a directory holding the file `marker`."""
     if not final.exists() and not final.is_symlink():
         return
     if not final.is_dir() or final.is_symlink():

@@ -92,9 +92,13 @@ def _solve(args) -> int:
     finite = run_kind(solution) == FINITE
     horizon = f" (finite horizon T = {solution.problem.horizon:g})" if finite else ""
     print(f"solved {solution.problem.name}{horizon}: {len(solution.history)} PI iterations, status {solution.status}")
-    print(f"final HJB residual rms{'' if finite else ' (relative to ρ·|V| scale)'}: {final:.3e}")
+    if finite:
+        print(f"final HJB residual rms: {final:.3e}")
+    else:
+        print(f"final HJB residual rms (relative to ρ·spread of V): {final:.3e} "
+              f"(converged needs ≤ residual_tol {solution.settings.residual_tol:g} and settled iterates)")
     print(f"run directory: {run_dir}")
-    return 0
+    return 0 if solution.status == "converged" else 1
 
 
 def _validate(args) -> int:
@@ -133,7 +137,8 @@ COMMANDS = {"list": _list, "solve": _solve, "validate": _validate, "export": _ex
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the hjb command line; returns the exit status (0 ok, 1 validation failed, 2 error)."""
+    """Run the hjb command line; returns the exit status (0 ok, 1 a solve did not converge or a validation case
+    failed, 2 error)."""
     args = _parser().parse_args(argv)
     for option in ("threads", "jobs"):
         value = getattr(args, option, None)

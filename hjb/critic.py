@@ -14,7 +14,9 @@ Tensor = torch.Tensor
 class Critic:
     """V_θ(x) = offset + scale · N_θ(z(x)), z mapping the box onto [−1, 1]^d (through log x on log boxes).
 
-    offset and scale start from the size of r/ρ under the initial policy so the network outputs O(1).
+    offset and scale start from the size of r/ρ under the initial policy so the network outputs O(1), and follow
+    V's own size as policy iteration goes (rescale), so that the losses, normalised by the scale, stay relative
+    to the V being learned (V under a ≡ 0 can be 40 times the optimal V's size).
     """
 
     def __init__(self, box: Box, width: int, depth: int, activation: str = "tanh"):
@@ -46,6 +48,15 @@ class Critic:
         with torch.no_grad():
             self.net.v_offset.fill_(float(offset))
             self.net.v_scale.fill_(float(scale))
+
+    def rescale(self, offset: float, scale: float) -> None:
+        """Change (offset, scale) to new values without changing V: the last layer absorbs the difference."""
+        with torch.no_grad():
+            old_offset, old_scale = float(self.net.v_offset.detach()), self.scale
+            last = self.net.linears[-1]
+            last.weight.mul_(old_scale / scale)
+            last.bias.mul_(old_scale).add_(old_offset - offset).div_(scale)
+        self.set_output_scale(offset, scale)
 
     def __call__(self, x: Tensor) -> Tensor:
         """V_θ(x) (n, 1)."""

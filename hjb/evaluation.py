@@ -128,13 +128,15 @@ def solve_level(
     tail_discount: float,
     tail_shift: float,
 ) -> float:
-    """Shift V by the exact minimiser δ of mean(R + ρδ)²/ρ² + w·mean(V_a + δ − Â(δ))² over constants.
+    """Shift V by the exact minimiser δ of mean(R + ρδ)²/ρ² + w·mean((V_a − Â(δ))/g + δ)² over constants.
 
     The anchors Â were bootstrapped with e^{−ρT}·V(X_T) from the critic as it was then; the critic has
-    since moved by `tail_shift` on average and moves by δ now, so Â(δ) = Â + e^{−ρT}(tail_shift + δ)
-    and, with g = 1 − e^{−ρT}: δ = −(mean R/ρ + w·g·(mean(V_a − Â) − e^{−ρT}·tail_shift)) / (1 + w·g²).
-    The level enters the residual only through ρV, the stiffest direction for the optimisers; this
-    closed form makes it exact and consistent with the Monte Carlo anchors. Returns δ.
+    since moved by `tail_shift` on average and moves by δ now, so Â(δ) = Â + e^{−ρT}(tail_shift + δ): a
+    shift δ moves the anchors' misfit by g·δ, g = 1 − e^{−ρT}. Measured in units of the level (÷ g), the
+    anchors weigh w whatever the horizon, and with m̄ = mean(V_a − Â) − e^{−ρT}·tail_shift:
+    δ = −(mean R/ρ + w·m̄/g) / (1 + w). The level enters the residual only through ρV, the stiffest
+    direction for the optimisers; this closed form makes it exact and consistent with the Monte Carlo
+    anchors. Returns δ.
     """
     x = torch.as_tensor(collocation, dtype=torch.float64)
     V, dV, d2V = critic.derivatives(x)
@@ -143,7 +145,7 @@ def solve_level(
         Va = critic.value(torch.as_tensor(anchor_x, dtype=torch.float64)).numpy()
     g = 1.0 - tail_discount
     misfit = float(np.mean(Va - anchor_v)) - tail_discount * tail_shift if len(anchor_v) else 0.0
-    shift = -(mean_residual / problem.discount + weight * g * misfit) / (1.0 + weight * g * g)
+    shift = -(mean_residual / problem.discount + weight * misfit / g) / (1.0 + weight)
     with torch.no_grad():
         critic.net.v_offset += shift
     return shift

@@ -152,7 +152,7 @@ def solve_finite_horizon(
     policy = TimedPolicy(problem)
     history: list[dict] = []
     previous = None
-    status = "max_iterations"
+    status = "not_converged"
     for it in range(s.max_iterations):
         started = time.perf_counter()
         residual_pde = evaluation_pde(problem, None if it == 0 and start == "hjb" else policy)
@@ -169,13 +169,23 @@ def solve_finite_horizon(
         value = net.values(probe)
         change = math.inf if previous is None else float(np.linalg.norm(value - previous) / np.linalg.norm(value))
         previous = value
-        record = {"iteration": it, "pde_loss": loss, "hjb_residual_rms": float(np.sqrt(np.mean(residual**2))),
-                  "hjb_residual_max": float(np.max(np.abs(residual))), "value_change": change,
-                  "seconds": time.perf_counter() - started}
+        rms = float(np.sqrt(np.mean(residual**2)))
+        record = {"iteration": it, "pde_loss": loss, "hjb_residual_rms": rms,
+                  "hjb_residual_relative": rms / net.rate, "hjb_residual_max": float(np.max(np.abs(residual))),
+                  "value_change": change, "seconds": time.perf_counter() - started}
         history.append(record)
         progress.iteration(record)
         if it + 1 >= max(s.min_iterations, 2) and change < s.value_tol:
-            status = "converged"
             break
-    return FiniteHorizonSolution(problem, net, history, s, status)
+    return FiniteHorizonSolution(problem, net, history, s, finite_horizon_status(history, s))
+
+
+def finite_horizon_status(history: list[dict], s: SolverSettings) -> str:
+    """"converged" when the last value change is below value_tol and the HJB residual rms relative to the scale of
+    ∂_t V (the network's rate, RMS of max_a {r + L^a g} at T) is at most residual_tol; else "not_converged"."""
+    last = history[-1] if history else None
+    if last is None or len(history) < 2:
+        return "not_converged"
+    settled = last["value_change"] < s.value_tol
+    return "converged" if settled and last["hjb_residual_relative"] <= s.residual_tol else "not_converged"
 

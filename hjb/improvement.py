@@ -31,5 +31,5 @@ def actor_ascent(
         loss = -q.mean()
         loss.backward()
         optimizer.step()
-        objective = -float(loss)
+        objective = -float(loss.detach())
     return objective

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hjb.atomic import check_replaceable
 from hjb.errors import TrainingDivergedError
 from hjb.finite_horizon_solver import FiniteHorizonSolution, solve_finite_horizon
 from hjb.iteration import solve
@@ -11,7 +12,7 @@ from hjb.pdefile import load_problem
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.rundir import save_run
 from hjb.settings import SolverSettings
-from hjb.solution import Solution
+from hjb.solution import RUN_MARKER, Solution
 
 
 def default_run_dir(problem_name: str) -> Path:
@@ -34,6 +35,7 @@ def solve_file(
     if seed is not None:
         settings = settings.replace(seed=seed)
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(problem.name)
+    check_replaceable(run_dir, RUN_MARKER)  # refuse an --out that cannot become a run directory before solving
     solver = solve_finite_horizon if isinstance(problem, FiniteHorizonProblem) else solve
     try:
         solution = solver(problem, settings, progress=progress)

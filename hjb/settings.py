@@ -12,25 +12,29 @@ IMPROVEMENTS = ("auto", "greedy", "actor")
 
 @dataclass(frozen=True)
 class SolverSettings:
-    """Every knob of policy iteration; defaults suit small (d ≤ 2) problems on a laptop CPU.
+    """Every knob of policy iteration; the defaults serve every problem (no per-problem tuning).
 
     Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
-    first PI iteration, `adam_steps` later, `learning_rate`; then `pde_lbfgs_steps` L-BFGS), then with the anchors
-    (`anchored_adam_steps` Adam, at most `lbfgs_steps` L-BFGS iterations); finally the
-    offset of V is set in closed form to the best constant shift for the PDE residual plus the anchors
-    weighted by `level_weight` (tail-consistent: see hjb.evaluation.solve_level).
-    The defaults leave the anchors to the level of V only, right for problems whose evaluation PDE
-    fixes the shape of V (LQR); where it does not (Merton's x^λ± modes), add an anchored phase.
-    Anchors: `anchors` points, each the mean of `anchor_paths` Feynman–Kac paths over `anchor_horizon`
-    (default 1/(2ρ)) with step ≤ `anchor_dt` (shrunk to resolve the closed-loop drift, but at most
-    `anchor_max_steps` steps), Richardson-corrected,
-    weighted by `anchor_weight` relative to the PDE residual.
+    first PI iteration, `adam_steps` later, `learning_rate`; then `pde_lbfgs_steps` L-BFGS). Then the
+    Feynman–Kac anchors (hjb.anchors): `anchors` points, each the mean of at least `anchor_paths` paths,
+    more (up to `anchor_max_paths`) until their mean standard error is at most `anchor_stderr` × V's scale;
+    horizon `anchor_horizon`, by default `anchor_tail`/ρ (the bootstrapped tail weighs e^{−anchor_tail});
+    step min(T/`anchor_steps`, 0.05/Lip(closed-loop drift), `anchor_dt` if set), at least T/`anchor_max_steps`;
+    Richardson-corrected. When V_θ disagrees with the anchors beyond their standard errors (χ² per anchor,
+    level removed, above `anchor_chi2`), an anchored phase imposes them (`anchored_adam_steps` Adam, at most
+    `lbfgs_steps` L-BFGS iterations, weight `anchor_weight` relative to the PDE residual): this pins what
+    the evaluation PDE leaves free on a truncated box (Merton's x^λ± modes). Finally the offset of V is set
+    in closed form to the best constant shift for the PDE residual plus the anchors weighted by
+    `level_weight` (tail-consistent: see hjb.evaluation.solve_level).
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q for
     `actor_steps`), or auto (greedy when the problem declares one).
     Stopping: after `min_iterations`, when the relative change of the value or of the policy on the
     probe set is below `value_tol` or `policy_tol` and the HJB residual improved by less than
-    `residual_plateau` (a fraction), or at `max_iterations`. `resample_fraction` of the collocation set is redrawn ∝ |residual| each iteration.
+    `residual_plateau` (a fraction), or at `max_iterations`. The status is `converged` only when the
+    iterates settled so and the HJB residual rms on the probe set, relative to ρ·(V's spread there), is at most
+    `residual_tol`; otherwise `not_converged`. `resample_fraction` of the collocation set is redrawn
+    ∝ |residual| each iteration.
     """
 
     seed: int = 0
@@ -42,16 +46,21 @@ class SolverSettings:
     adam_steps_first: int = 2000
     adam_steps: int = 300
     pde_lbfgs_steps: int = 300
-    anchored_adam_steps: int = 0
+    anchored_adam_steps: int = 100
     learning_rate: float = 1e-3
-    lbfgs_steps: int = 0
+    lbfgs_steps: int = 300
     level_weight: float = 100.0
-    anchors: int = 8
+    anchors: int = 12
     anchor_paths: int = 64
+    anchor_max_paths: int = 4096
+    anchor_stderr: float = 1e-3
     anchor_horizon: float | None = None
-    anchor_dt: float = 0.05
+    anchor_tail: float = 5.0
+    anchor_steps: int = 200
+    anchor_dt: float | None = None
     anchor_max_steps: int = 2000
     anchor_weight: float = 0.1
+    anchor_chi2: float = 4.0
     improvement: str = "auto"
     actor_width: int = 32
     actor_depth: int = 2
@@ -62,11 +71,13 @@ class SolverSettings:
     value_tol: float = 1e-3
     policy_tol: float = 1e-3
     residual_plateau: float = 0.1
+    residual_tol: float = 1e-2
     probe_points: int = 1024
 
     def __post_init__(self):
         positive_ints = (
-            "width", "depth", "collocation", "anchors", "anchor_paths", "anchor_max_steps", "actor_width",
+            "width", "depth", "collocation", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
+            "anchor_max_steps", "actor_width",
             "actor_depth", "max_iterations", "probe_points",
         )
         for name in positive_ints:
@@ -79,11 +90,13 @@ class SolverSettings:
                 raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
         if not self.level_weight >= 0:
             raise ProblemError(f"setting level_weight must be ≥ 0; got {self.level_weight!r}")
-        for name in ("learning_rate", "anchor_dt", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol"):
+        for name in ("learning_rate", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol", "anchor_stderr",
+                     "anchor_tail", "anchor_chi2", "residual_tol"):
             if not getattr(self, name) > 0:
                 raise ProblemError(f"setting {name} must be > 0; got {getattr(self, name)!r}")
-        if self.anchor_horizon is not None and not self.anchor_horizon > 0:
-            raise ProblemError(f"setting anchor_horizon must be > 0 or None; got {self.anchor_horizon!r}")
+        for name in ("anchor_horizon", "anchor_dt"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise ProblemError(f"setting {name} must be > 0 or None; got {getattr(self, name)!r}")
         if not 0 <= self.resample_fraction < 1:
             raise ProblemError(f"setting resample_fraction must be in [0, 1); got {self.resample_fraction!r}")
         if self.sampling not in METHODS:

@@ -21,10 +21,12 @@ def _matrix(name: str, value, shape: tuple[int, int] | None = None) -> np.ndarra
 class StochasticLQR(ControlProblem):
     """dX = (AX + Ba) dt + D dW, r(x, a) = −½(xᵀQx + aᵀRa); greedy action a = R⁻¹Bᵀ∇V.
 
-    A (d, d), B (d, m), Q (d, d) symmetric ⪰ 0, R (m, m) symmetric ≻ 0, D (d, k); domain defaults to [−2, 2]^d.
+    A (d, d), B (d, m), Q (d, d) symmetric ⪰ 0, R (m, m) symmetric ≻ 0, D (d, k); domain defaults to [−2, 2]^d;
+    action_bounds (low, high), m numbers each, clip the greedy action (the Hamiltonian is concave in a).
     """
 
-    def __init__(self, A, B, Q, R, D, discount: float, domain: Box | None = None, name: str = "lqr"):
+    def __init__(self, A, B, Q, R, D, discount: float, domain: Box | None = None, name: str = "lqr",
+                 action_bounds=None):
         A = _matrix("A", A)
         d = A.shape[0]
         if A.shape != (d, d):
@@ -73,6 +75,7 @@ class StochasticLQR(ControlProblem):
             discount=discount,
             domain=domain if domain is not None else Box([-2.0] * d, [2.0] * d),
             action_dim=m,
+            action_bounds=action_bounds,
             greedy_action=greedy_action,
             greedy_uses_hessian=False,
             parameters={"A": A, "B": B, "Q": Q, "R": R, "D": D, "discount": discount},

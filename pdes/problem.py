@@ -73,6 +73,11 @@ class ControlProblem:
         self.parameters = dict(parameters or {})
 
     @property
+    def has_initial_policy(self) -> bool:
+        """True when the problem declares its own initial_policy (else α₀ ≡ 0 clipped into the bounds)."""
+        return self._initial_policy is not None
+
+    @property
     def state_dim(self) -> int:
         """Dimension d of the state."""
         return self.domain.dim

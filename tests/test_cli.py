@@ -14,13 +14,22 @@ from hjb.pdes import seed_lqr
 from hjb.rundir import load_run, save_run
 from hjb.validation import suites
 
+# Finite under the start a ≡ 0 (so the checks before training pass), NaN once the policy acts: PI iteration 2 diverges.
 NAN_REWARD_FILE = (
     "import torch\nfrom hjb.pdes import ControlProblem, seed_lqr\nfrom hjb.settings import SolverSettings\n"
     "b = seed_lqr()\n"
-    "def reward(x, a):\n    return torch.full((x.shape[0], 1), float('nan'), dtype=x.dtype)\n"
+    "def reward(x, a):\n    return torch.where(a == 0, b.reward(x, a), torch.full_like(a, float('nan')))\n"
     "problem = ControlProblem(name='nan_reward', drift=b.drift, diffusion=b.diffusion, reward=reward,\n"
     "                         discount=0.1, domain=b.domain, action_dim=1, greedy_action=b.greedy_action)\n"
-    f"settings = SolverSettings(**{TINY!r})\n"
+    f"settings = SolverSettings(**{ {**TINY, 'max_iterations': 2}!r})\n"
+)
+# NaN on part of the box under the start itself: refused before training, nothing written.
+NAN_ON_PART_FILE = (
+    "import torch\nfrom hjb.pdes import ControlProblem, seed_lqr\n"
+    "b = seed_lqr()\n"
+    "def reward(x, a):\n    return torch.where(x > 1.5, torch.full_like(x, float('nan')), b.reward(x, a))\n"
+    "problem = ControlProblem(name='nan_part', drift=b.drift, diffusion=b.diffusion, reward=reward,\n"
+    "                         discount=0.1, domain=b.domain, action_dim=1, greedy_action=b.greedy_action)\n"
 )
 
 
@@ -41,12 +50,13 @@ def test_list():
 def test_solve_then_export(tmp_path):
     write(tmp_path / "lqr.py", LQR1D_FILE)
     result = run_cli("solve", "lqr.py", "--quiet", "--seed", "3", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    # One PI iteration cannot settle: the run is written, its status says so, and the exit code is 1.
+    assert result.returncode == 1, result.stderr
     assert result.stderr == ""
     run = tmp_path / "runs" / "lqr1d"  # the default run directory
-    assert "1 PI iterations" in result.stdout and "runs/lqr1d" in result.stdout
+    assert "1 PI iterations, status not_converged" in result.stdout and "runs/lqr1d" in result.stdout
     marker = json.loads((run / "hjb-run.json").read_text())
-    assert marker["problem"]["name"] == "lqr1d" and marker["iterations"] == 1
+    assert marker["problem"]["name"] == "lqr1d" and marker["iterations"] == 1 and marker["status"] == "not_converged"
     assert json.loads((run / "settings.json").read_text()) == TINY_SETTINGS.replace(seed=3).to_dict()
     result = run_cli("export", str(run), "--format", "npz", "--points", "9")
     assert result.returncode == 0, result.stderr
@@ -58,8 +68,40 @@ def test_solve_then_export(tmp_path):
 def test_solve_progress_goes_to_stderr(tmp_path):
     write(tmp_path / "lqr.py", LQR1D_FILE)
     result = run_cli("solve", "lqr.py", "--out", "custom", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "PI 1/1" in result.stderr and (tmp_path / "custom" / "hjb-run.json").is_file()
+    assert "Warning" not in result.stderr
+
+
+def test_actor_solve_prints_no_warnings(tmp_path):
+    write(tmp_path / "actor.py", LQR1D_FILE + "problem.greedy_action = None\n")
+    result = run_cli("solve", "actor.py", "--quiet", "--out", "run", cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr == "", result.stderr
+    assert load_run(tmp_path / "run").policy.kind == "actor"
+
+
+@pytest.mark.parametrize("existing", ["file", "directory"])
+def test_out_that_cannot_become_a_run_directory_fails_before_solving(tmp_path, existing):
+    write(tmp_path / "lqr.py", "from hjb.pdes import seed_lqr\nproblem = seed_lqr()\n")  # default settings: minutes
+    target = tmp_path / "taken"
+    if existing == "file":
+        target.write_text("keep me")
+    else:
+        target.mkdir()
+        (target / "notes.txt").write_text("keep me")
+    result = run_cli("solve", "lqr.py", "--out", "taken", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "taken exists and is not" in error_line(result)  # one line, and no progress line: nothing trained
+    assert (target.read_text() if existing == "file" else (target / "notes.txt").read_text()) == "keep me"
+
+
+def test_nan_reward_on_part_of_the_box_fails_before_training(tmp_path):
+    write(tmp_path / "nan.py", NAN_ON_PART_FILE)
+    result = run_cli("solve", "nan.py", "--out", "run", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    line = error_line(result)
+    assert "reward is not finite under the initial policy at x = [" in line and not (tmp_path / "run").exists()
+    assert float(line.split("x = [")[1].split("]")[0]) > 1.5
 
 
 def test_export_netcdf_and_csv(run_dir, tmp_path):
@@ -114,7 +156,7 @@ def test_nan_during_training(tmp_path):
     write(tmp_path / "nan.py", NAN_REWARD_FILE)
     result = run_cli("solve", "nan.py", "--quiet", "--out", "run", cwd=tmp_path)
     assert result.returncode == 2
-    assert "PI iteration 1" in error_line(result)
+    assert "PI iteration 2" in error_line(result)
     marker = json.loads((tmp_path / "run" / "hjb-run.json").read_text())
     assert marker["status"] == "diverged"
     assert load_run(tmp_path / "run").status == "diverged"

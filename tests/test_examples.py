@@ -1,4 +1,4 @@
-"""Every example runs (fast mode) and its numbers are sane."""
+"""Every example runs as shipped (default solver settings) and meets its tolerances against closed forms."""
 import os
 import re
 import subprocess
@@ -16,38 +16,33 @@ ENV = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
 def run(*args):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, env=ENV)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=900, env=ENV)
 
 
-def kleinman_gains(A, B, Q, R, rho, K0, steps):
-    """Exact policy iteration for the discounted LQR: P_K from a Lyapunov equation, K ← R⁻¹BᵀP_K."""
-    from scipy.linalg import solve_continuous_lyapunov
-
-    gains, K = [], np.asarray(K0, dtype=float)
-    for _ in range(steps):
-        F = A - B @ K - 0.5 * rho * np.eye(len(A))
-        P = solve_continuous_lyapunov(F.T, -(Q + K.T @ R @ K))
-        K = np.linalg.solve(R, B.T @ P)
-        gains.append(K)
-    return gains
+def number(label: str, text: str) -> float:
+    return float(re.search(label + r" ([0-9.e+-]+)", text).group(1))
 
 
-def test_lqr_seed_example_follows_exact_policy_iteration():
-    result = run(str(EXAMPLES / "lqr_seed.py"), "--fast")
+def test_lqr_seed_example_meets_the_suite_tolerances():
+    """The example at default settings, checked at the lqr1d case's tolerances and a 0.5 % gain."""
+    result = run(str(EXAMPLES / "lqr_seed.py"))
     assert result.returncode == 0, result.stderr
-    learned = float(re.search(r"learned gain K ≈ ([0-9.]+)", result.stdout).group(1))
-    # Two PI steps from a ≡ 0: the greedy gain is Kleinman's second iterate (4.804), not yet Riccati's 2.660.
-    K2 = kleinman_gains(np.array([[-0.5]]), np.array([[1.0]]), np.eye(1), np.array([[0.1]]), 0.1, [[0.0]], 2)[-1]
-    assert learned == pytest.approx(K2[0, 0], rel=1e-2)
+    assert "status converged" in result.stdout
+    assert number("value rel L2", result.stdout) <= 2e-3
+    assert number("policy rel L2", result.stdout) <= 5e-3
+    exact = discounted_riccati([[-0.5]], [[1.0]], [[1.0]], [[0.1]], [[0.3]], 0.1).K[0, 0]
+    assert number("learned gain K ≈", result.stdout) == pytest.approx(exact, rel=5e-3)
 
 
-def test_merton_example_runs_fast():
-    result = run(str(EXAMPLES / "merton.py"), "--fast")
+def test_merton_example_meets_the_suite_tolerances():
+    """π and k each within rel L2 1e-2 (the initial policy (0, ρ) is 100 % and 4.6 % off), value within 1e-2."""
+    result = run(str(EXAMPLES / "merton.py"))
     assert result.returncode == 0, result.stderr
-    pi = float(re.search(r"risky fraction π ≈ ([0-9.]+)", result.stdout).group(1))
-    k = float(re.search(r"consumption rate k ≈ ([0-9.]+)", result.stdout).group(1))
-    # After two PI steps from (0, ρ) the policy is already within a few percent of (0.625, 0.0478125).
-    assert pi == pytest.approx(0.625, rel=0.05) and k == pytest.approx(0.0478125, rel=0.05)
+    assert "status converged" in result.stdout
+    lines = result.stdout.splitlines()
+    assert number("rel L2", next(line for line in lines if "risky fraction" in line)) <= 1e-2
+    assert number("rel L2", next(line for line in lines if "consumption rate" in line)) <= 1e-2
+    assert number("value rel L2 on wealth \\[0.5, 5\\]:", result.stdout) <= 1e-2
 
 
 def test_declare_your_own_pde_file_loads_and_matches_its_matrices():
@@ -67,9 +62,9 @@ def test_declare_your_own_pde_file_loads_and_matches_its_matrices():
     assert np.allclose(problem.greedy_action(x, dV, None).numpy(), ric.policy(x.numpy()))
 
 
-def test_diffusion_mixture_pde_file_loads_and_solves_fast():
-    """examples/diffusion_mixture1d.py is a PDE file for `hjb solve`: load it, solve with a reduced budget, and check
-    W(x, t) = log p_{T−t}(x) against the exactly noised mixture (loosely: a short solve) and exactly at t = T."""
+def test_diffusion_mixture_pde_file_solves_to_the_readme_accuracy():
+    """examples/diffusion_mixture1d.py with its own settings: W(x, t) = log p_{T−t} within rel L2 1.5e-3 of the exactly
+    noised mixture on [−3, 3] at t = 0, ½, 1, 1½ (the README's claim), and exactly log p_data at t = T."""
     import torch
 
     from hjb.finite_horizon_solver import solve_finite_horizon
@@ -77,11 +72,10 @@ def test_diffusion_mixture_pde_file_loads_and_solves_fast():
 
     problem, settings = load_problem(EXAMPLES / "diffusion_mixture1d.py")
     assert isinstance(problem, DiffusionModel) and problem.horizon == 2.0 and settings is not None
-    fast = settings.replace(collocation=128, adam_steps_first=200, pde_lbfgs_steps=50, max_iterations=1)
-    solution = solve_finite_horizon(problem, fast, progress=False)
+    solution = solve_finite_horizon(problem, settings, progress=False)
     x = np.linspace(-3.0, 3.0, 61).reshape(-1, 1)
     mixture = [(0.3, -1.5, 0.3), (0.7, 1.0, 0.5)]
-    for t in (0.0, 1.0, 2.0):
+    for t in (0.0, 0.5, 1.0, 1.5, 2.0):
         alpha = float(np.exp(-0.5 * (0.5 * (2.0 - t) + 0.5 * 3.5 * (2.0 - t) ** 2 / 2.0)))  # α_s, s = T − t
         p = sum(w * np.exp(-0.5 * (x[:, 0] - alpha * m) ** 2 / v) / np.sqrt(2 * np.pi * v)
                 for w, m, v in ((w, m, alpha**2 * sd**2 + 1 - alpha**2) for w, m, sd in mixture))
@@ -90,7 +84,7 @@ def test_diffusion_mixture_pde_file_loads_and_solves_fast():
             np.testing.assert_array_equal(W, problem.terminal(torch.as_tensor(x))[:, 0].numpy())
             np.testing.assert_allclose(W, np.log(p), rtol=1e-12)
         else:
-            assert np.linalg.norm(W - np.log(p)) / np.linalg.norm(np.log(p)) < 0.25
+            assert np.linalg.norm(W - np.log(p)) / np.linalg.norm(np.log(p)) <= 1.5e-3, t
 
 
 def test_readme_shows_the_diffusion_pde_file_as_it_is():

@@ -11,29 +11,16 @@ from hjb.pdes.lqr import StochasticLQR, seed_lqr
 from hjb.pdes.merton import Merton
 from hjb.pdes.noising import VPNoising
 from hjb.settings import SolverSettings
+from hjb.validation.bounded_lqr import bounded_lqr_solution
 from hjb.validation.cases import Case, ValidationCase
 from hjb.validation.density_cases import FokkerPlanckCase, StationaryLawCase
 from hjb.validation.diffusion_case import DiffusionCase
 from hjb.validation.merton import merton_solution
 from hjb.validation.riccati import lqr_solution
 
-# Solver settings per case, in one place (tuned separately from the suites' definitions).
-# LQR: the evaluation PDE alone fixes V up to its level (its homogeneous solutions grow like
-# exp(x²/σ²) and no network represents them), so the anchors only set the level, after training.
-_LQR = SolverSettings(collocation=128, anchor_horizon=5.0)
-_MERTON = SolverSettings(
-    width=32, collocation=128, pde_lbfgs_steps=0, anchored_adam_steps=100, lbfgs_steps=300, anchors=12, anchor_paths=128, anchor_horizon=100.0, anchor_dt=0.5,
-    anchor_weight=0.1, max_iterations=5,
-)
+# Settings of the Fokker–Planck and diffusion solvers, per case. The infinite-horizon HJB cases run at
+# SolverSettings() as shipped: a case declares only facts of its problem (box, action bounds, initial policy).
 SETTINGS: dict[str, SolverSettings] = {
-    "lqr1d": _LQR,
-    "merton": _MERTON,
-    "lqr2d": _LQR.replace(collocation=256),
-    "lqr5d": _LQR.replace(collocation=1024, width=64),
-    # γ = 0.5: k* ∝ V′^{−2} doubles the relative error of V′ in the policy (γ = 2: k* ∝ V′^{−1/2}
-    # halves it); with 512 paths the policy error was 4.3e-3, 1.6e-2, 8.6e-3 for seeds 0, 1, 2, so the
-    # anchors get 16× merton's paths (4× smaller Monte Carlo error). The horizon is 5/ρ, as for `merton`.
-    "merton_gamma05": _MERTON.replace(anchor_paths=2048, anchor_horizon=50.0),
     "ou_fokker_planck": SolverSettings(width=32, collocation=512, adam_steps_first=1000, pde_lbfgs_steps=500),
     "lqr2d_stationary_law": SolverSettings(width=48, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000),
     "mixture1d": SolverSettings(width=32, collocation=1024, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
@@ -86,8 +73,36 @@ def merton_gamma05() -> Merton:
     return Merton(gamma=0.5, discount=0.1, name="merton_gamma05")
 
 
+def lqr1d_bounded() -> StochasticLQR:
+    """The seed's 1-D LQR with |a| ≤ 1 (the unconstrained optimum −2.66x saturates for |x| > 0.376)."""
+    lqr = seed_lqr()
+    return StochasticLQR(lqr.A, lqr.B, lqr.Q, lqr.R, lqr.D, lqr.discount, name="lqr1d_bounded",
+                         action_bounds=([-1.0], [1.0]))
+
+
+def merton_capped() -> Merton:
+    """The seed's Merton with the risky fraction capped at π ≤ 0.4 (< π* = 0.625) and no short sales."""
+    return Merton(action_bounds=((0.0, 1e-4), (0.4, 2.0)), name="merton_capped")
+
+
+def _without_greedy(problem):
+    """The problem with its closed-form greedy action removed, so that the actor improves the policy."""
+    problem.greedy_action, problem.name = None, f"{problem.name}_actor"
+    return problem
+
+
+def merton_actor() -> Merton:
+    """The seed's Merton without greedy_action (actor ascent on Q)."""
+    return _without_greedy(Merton())
+
+
+def lqr2d_actor() -> StochasticLQR:
+    """`lqr2d` without greedy_action (actor ascent on Q)."""
+    return _without_greedy(lqr2d())
+
+
 def _case(name, factory, reference, box, points, **tolerances) -> ValidationCase:
-    return ValidationCase(name, factory, SETTINGS[name], reference, box, points, tolerances)
+    return ValidationCase(name, factory, SolverSettings(), reference, box, points, tolerances)
 
 
 def _ou_fokker_planck() -> FokkerPlanckCase:
@@ -109,6 +124,9 @@ def _quick() -> list[Case]:
         _case("lqr1d", seed_lqr, lqr_solution, Box(-2.0, 2.0), 201, value_rel_l2=2e-3, policy_rel_l2=5e-3),
         _case("merton", Merton, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
         _case("lqr2d", lqr2d, lqr_solution, Box([-2.0, -2.0], [2.0, 2.0]), 41, value_rel_l2=5e-3, policy_rel_l2=1e-2),
+        _case("lqr1d_bounded", lqr1d_bounded, bounded_lqr_solution, Box(-2.0, 2.0), 201,
+              value_rel_l2=2e-3, policy_rel_l2=1e-2),
+        _case("merton_capped", merton_capped, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
         _ou_fokker_planck(),
         _mixture1d(),
     ]
@@ -119,8 +137,11 @@ def _full() -> list[Case]:
         _case("lqr5d", lqr5d, lqr_solution, Box([-2.0] * 5, [2.0] * 5), 5, value_rel_l2=1e-2, policy_rel_l2=2e-2),
         _case("merton_gamma05", merton_gamma05, merton_solution, Box(0.5, 5.0), 201,
               value_rel_l2=1e-2, policy_rel_l2=1e-2),
+        _case("merton_actor", merton_actor, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
+        _case("lqr2d_actor", lqr2d_actor, lqr_solution, Box([-2.0, -2.0], [2.0, 2.0]), 41,
+              value_rel_l2=2e-3, policy_rel_l2=1e-2),
         # The stationary law is ≈ N(0, 0.14² I): the box spans ±4.3 standard deviations.
-        StationaryLawCase("lqr2d_stationary_law", lqr2d, SETTINGS["lqr2d"], SETTINGS["lqr2d_stationary_law"],
+        StationaryLawCase("lqr2d_stationary_law", lqr2d, SolverSettings(), SETTINGS["lqr2d_stationary_law"],
                           Box([-0.6, -0.6], [0.6, 0.6]), 41,
                           {"density_rel_l2": 2e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3}),
         DiffusionCase("mixture2d", mixture2d, NOISING, SETTINGS["mixture2d"], 41, identity_x=(0.5, 0.5),

@@ -1,10 +1,14 @@
-"""Speed and accuracy of the quick suite's HJB cases over several seeds, plus a plain-DeepXDE baseline.
+"""Speed and accuracy of the infinite-horizon HJB cases at default settings over several seeds, plus a
+plain-DeepXDE baseline.
 
-python benchmarks/quick_suite.py [--seeds 0 1 2] [--out benchmarks/results/quick_suite.json] [--no-baseline]
+python benchmarks/hjb_cases.py [--suite quick|full] [--cases lqr1d merton …] [--seeds 0 1 2] [--jobs N]
+                                 [--out benchmarks/results/hjb_cases.json] [--no-baseline]
 
-Per case and seed: wall seconds, PI iterations, value/policy rel L2 and max |HJB residual| on the case's
-grid. Baseline: the seed 1-D LQR solved by DeepXDE on the *nonlinear* HJB residual with no boundary
-data, with the same network and the same Adam + L-BFGS step budget as the hjb solve of seed 0.
+Per case and seed: wall seconds, PI iterations, status, value/policy rel L2 and max |HJB residual| on the
+case's grid; then the spread (min, max) over the seeds. Every solve runs on one thread; --jobs runs that many
+at once in separate processes (seconds are then those of a loaded machine). Baseline: the seed 1-D LQR
+solved by DeepXDE on the *nonlinear* HJB residual with no boundary data, with the same network and the same
+Adam + L-BFGS step budget as the hjb solve of the first seed.
 """
 from __future__ import annotations
 
@@ -21,21 +25,25 @@ from hjb.critic import Critic
 from hjb.evaluation import hjb_pde
 from hjb.iteration import seed_everything
 from hjb.pdes import seed_lqr
+from hjb.settings import SolverSettings
 from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 from hjb.validation.riccati import lqr_solution
-from hjb.validation.runner import run_case
-from hjb.validation.suites import SETTINGS, get_suite
+from hjb.validation.runner import run_cases
+from hjb.validation.suites import get_suite
+
+KEYS = ("seconds", "iterations", "status", "value_rel_l2", "policy_rel_l2", "max_abs_hjb_residual", "passed")
 
 
-def step_budget(settings, iterations: int) -> tuple[int, int]:
-    """(Adam steps, L-BFGS iterations) spent by a policy-iteration solve of `iterations` iterations."""
-    adam = settings.adam_steps_first + (iterations - 1) * settings.adam_steps + iterations * settings.anchored_adam_steps
-    return adam, iterations * (settings.pde_lbfgs_steps + settings.lbfgs_steps)
+def step_budget(settings: SolverSettings, history: list[dict]) -> tuple[int, int]:
+    """(Adam steps, L-BFGS iterations) at most spent by a policy-iteration solve with this history."""
+    iterations, anchored = len(history), sum(bool(h.get("anchored_phase")) for h in history)
+    adam = settings.adam_steps_first + (iterations - 1) * settings.adam_steps + anchored * settings.anchored_adam_steps
+    return adam, iterations * settings.pde_lbfgs_steps + anchored * settings.lbfgs_steps
 
 
 def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
     """Seed LQR by DeepXDE on ρV − max_a {r + L^a V} (greedy a from ∇V), no boundary data."""
-    problem, settings = seed_lqr(), SETTINGS["lqr1d"]
+    problem, settings = seed_lqr(), SolverSettings()
     seed_everything(seed)
     critic = Critic(problem.domain, settings.width, settings.depth)
     critic.set_output_scale(0.0, 1.0)
@@ -66,28 +74,29 @@ def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="full", help="the suite whose HJB cases run (default full)")
+    parser.add_argument("--cases", nargs="+", help="only these cases")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", default="benchmarks/results/quick_suite.json")
+    parser.add_argument("--jobs", type=int, default=1, help="solves at once, each in its own process")
+    parser.add_argument("--out", default="benchmarks/results/hjb_cases.json")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rows = []
-    # The HJB cases only: the Fokker–Planck and diffusion cases report other metrics, and the diffusion case
-    # has its own benchmark (diffusion_vs_dsm.py).
-    for case in (c for c in get_suite("quick") if c.kind == "hjb"):
-        for seed in args.seeds:
-            result = run_case(case, seed=seed, progress=False)
-            row = {"case": case.name, "seed": seed}
-            row.update({k: result[k] for k in ("seconds", "iterations", "value_rel_l2", "policy_rel_l2",
-                                               "max_abs_hjb_residual", "passed")})
+    # The HJB cases only: the Fokker–Planck and diffusion cases report other metrics, and the diffusion cases
+    # have their own benchmark (diffusion_vs_dsm.py).
+    cases = [c for c in get_suite(args.suite) if c.kind == "hjb" and (not args.cases or c.name in args.cases)]
+    rows, histories = [], {}
+    for seed in args.seeds:
+        for case, result in zip(cases, run_cases(cases, seed=seed, progress=False, jobs=args.jobs), strict=True):
+            row = {"case": case.name, "seed": seed, **{k: result[k] for k in KEYS}}
             rows.append(row)
-            print(f"{row['case']:8s} seed {seed}  {row['seconds']:6.1f}s  PI {row['iterations']}  "
+            histories[(case.name, seed)] = result["arrays"]["history"]
+            print(f"{row['case']:15s} seed {seed}  {row['seconds']:6.1f}s  PI {row['iterations']}  {row['status']:13s} "
                   f"value {row['value_rel_l2']:.2e}  policy {row['policy_rel_l2']:.2e}  "
                   f"max|R| {row['max_abs_hjb_residual']:.2e}  {'pass' if row['passed'] else 'FAIL'}", flush=True)
     baseline = []
-    if not args.no_baseline:
-        lqr_rows = [r for r in rows if r["case"] == "lqr1d"]
-        adam, lbfgs = step_budget(SETTINGS["lqr1d"], lqr_rows[0]["iterations"])
+    if not args.no_baseline and ("lqr1d", args.seeds[0]) in histories:
+        adam, lbfgs = step_budget(SolverSettings(), histories[("lqr1d", args.seeds[0])])
         for seed in args.seeds:
             b = plain_deepxde_lqr(seed, adam, lbfgs)
             baseline.append(b)

@@ -1,0 +1,109 @@
+"""Feynman–Kac anchors with automatic horizon, step and path count, and the test that calls for an anchored phase.
+
+Nothing here is tuned per problem; every choice follows from ρ, the closed-loop drift and the Monte Carlo
+standard error (documented in SolverSettings):
+- horizon T = anchor_tail · min(1/ρ, 1/Lip(closed-loop drift)): either the bootstrapped tail e^{−ρT}·V(X_T)
+  weighs only e^{−anchor_tail} of V, or the closed loop has relaxed for anchor_tail of its time constants, so
+  that X_T has forgotten its start and the tail's error is a constant, which the closed-form level absorbs
+  (hjb.evaluation.solve_level). Either way the anchors see what the evaluation PDE leaves free (Merton's
+  x^λ± modes are martingales of a closed loop that never relaxes: only the discount hides them);
+- step dt = min(T/anchor_steps, COURANT/Lip), at most anchor_max_steps steps;
+- paths: anchor_paths, then more (up to anchor_max_paths) until the mean standard error is at most
+  anchor_stderr × V's scale;
+- disagreement: χ² = mean((V_θ − Â − level)²/se²) with the best constant level removed (the level is set
+  in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
+  more finely, and their discretisation bias is not in se); above anchor_chi2 the anchors are imposed in
+  an anchored training phase.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from hjb.critic import Critic
+from hjb.feynman_kac import MonteCarloEstimate, feynman_kac
+from hjb.pdes.problem import ControlProblem
+from hjb.settings import SolverSettings
+
+COURANT = 0.05  # Euler–Maruyama step ≤ COURANT / (Lipschitz constant of the closed-loop drift)
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Monte Carlo anchor values at x (n, d): estimate (mean, stderr), horizon, step and paths per point."""
+
+    x: np.ndarray
+    estimate: MonteCarloEstimate
+    horizon: float
+    dt: float
+    paths: int
+
+
+def drift_lipschitz(problem: ControlProblem, policy, x: np.ndarray) -> float:
+    """max ‖F(x_i) − F(x_j)‖ / ‖x_i − x_j‖ over pairs of x (n, d), F(x) = f(x, α(x)) the closed-loop drift."""
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    with torch.no_grad():
+        F = problem.drift(xt, policy(xt))
+    dx = torch.cdist(xt, xt)
+    dF = torch.cdist(F, F)
+    mask = dx > 1e-9
+    return float((dF[mask] / dx[mask]).max()) if mask.any() else 0.0
+
+
+def horizon_and_step(problem: ControlProblem, policy, probe: np.ndarray, s: SolverSettings) -> tuple[float, float]:
+    """T = anchor_horizon if set, else anchor_tail·min(1/ρ, 1/L), L = Lip(f(·, α(·))) on the probe points (n, d);
+    dt = min(T/anchor_steps, COURANT/L, anchor_dt), raised to T/anchor_max_steps (a wild early policy must
+    not stall the rollouts)."""
+    lipschitz = max(drift_lipschitz(problem, policy, probe), 1e-12)
+    horizon = s.anchor_horizon
+    if horizon is None:
+        horizon = s.anchor_tail * min(1.0 / problem.discount, 1.0 / lipschitz)
+    dt = min(horizon / s.anchor_steps, COURANT / lipschitz)
+    if s.anchor_dt is not None:
+        dt = min(dt, s.anchor_dt)
+    return horizon, max(dt, horizon / s.anchor_max_steps)
+
+
+def _merge(a: MonteCarloEstimate, n_a: int, b: MonteCarloEstimate, n_b: int) -> MonteCarloEstimate:
+    """The pooled estimate of two independent batches of n_a and n_b paths."""
+    n = n_a + n_b
+    mean = (n_a * a.mean + n_b * b.mean) / n
+    stderr = np.sqrt((n_a * a.stderr) ** 2 + (n_b * b.stderr) ** 2) / n
+    return MonteCarloEstimate(mean=mean, stderr=stderr)
+
+
+def estimate_anchors(
+    problem: ControlProblem, policy, critic: Critic, x: np.ndarray, probe: np.ndarray, s: SolverSettings,
+    noise_dim: int, seed: int,
+) -> Anchors:
+    """Feynman–Kac values of V^α at x (n, d), with the critic as tail and control variate, to the target error."""
+    horizon, dt = horizon_and_step(problem, policy, probe, s)
+
+    def batch(paths: int, offset: int) -> MonteCarloEstimate:
+        return feynman_kac(problem, policy, x, paths=paths, horizon=horizon, dt=dt, tail=critic.value,
+                           gradient=critic.value_derivatives, noise_dim=noise_dim, seed=seed + offset)
+
+    paths = s.anchor_paths
+    estimate = batch(paths, 0)
+    target = s.anchor_stderr * critic.scale
+    stderr = float(np.mean(estimate.stderr))
+    if math.isfinite(stderr) and stderr > target and paths < s.anchor_max_paths:
+        extra = min(int(math.ceil(paths * (stderr / target) ** 2)), s.anchor_max_paths) - paths
+        if extra > 0:
+            estimate = _merge(estimate, paths, batch(extra, 7919), extra)
+            paths += extra
+    return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths)
+
+
+def disagreement(critic: Critic, anchors: Anchors, floor: float) -> float:
+    """χ² per anchor of V_θ against the anchors, the best constant level removed: mean((m − m̄_w)²/se²), with
+    se ≥ floor × V's scale."""
+    value = critic.value(torch.as_tensor(anchors.x, dtype=torch.float64)).numpy()
+    se = np.maximum(anchors.estimate.stderr, floor * critic.scale)
+    misfit = value - anchors.estimate.mean
+    weights = 1.0 / se**2
+    level = float(np.sum(weights * misfit) / np.sum(weights))
+    return float(np.mean(((misfit - level) / se) ** 2))
