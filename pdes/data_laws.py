@@ -5,7 +5,9 @@ estimate (so the terminal condition is only as good as that estimate).
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -89,6 +91,109 @@ class GaussianMixture:
         return out[rng.permutation(n)]
 
 
+class _KernelDensity:
+    """log p̂(x) = log (1/n) Σ_j N(x; y_j, diag h²) and its derivatives of order ≤ 3 at x (m, d), exactly (no
+    truncation) in chunks of rows, caching the last few x: a PINN evaluates the same collocation points each step.
+
+    With ỹ = y/h, x̃ = x/h and softmax weights w_j ∝ exp(−½|x̃ − ỹ_j|²), the derivatives of a log-sum-exp of
+    quadratics with a common Hessian are cumulants of v_j = (ỹ_j − x̃)/h under w: ∇ log p̂ = E_w[v],
+    ∇² log p̂ = −diag(h⁻²) + Cov_w(v), ∇³ log p̂ = E_w[(v − E_w v)^⊗3]; all from one product w·[1, u, u⊗u, u⊗u⊗u],
+    u = ỹ − mean(ỹ), per chunk.
+    """
+
+    CHUNK = 1 << 17  # kernel evaluations per chunk (1 MB of float64: the passes over it stay in cache)
+    CACHE = 8
+
+    def __init__(self, samples: np.ndarray, bandwidth: np.ndarray):
+        self.samples, self.bandwidth = samples, bandwidth
+        self._cache: OrderedDict = OrderedDict()
+        self._bases: dict = {}
+
+    def _basis(self, dtype: torch.dtype, order: int) -> tuple[Tensor, Tensor, Tensor]:
+        """ỹ/√2 (n, d), the mean c (d,) of ỹ and [1, u, u⊗u, …] (n, Σ_{k≤order} d^k) for u = ỹ − c."""
+        if (dtype, order) not in self._bases:
+            yt = torch.as_tensor(self.samples / self.bandwidth, dtype=dtype)
+            c = yt.mean(0)
+            u, power = yt - c, torch.ones(len(yt), 1, dtype=dtype)
+            cols = [power]
+            for _ in range(order):
+                power = (power[:, :, None] * u[:, None, :]).flatten(1)
+                cols.append(power)
+            self._bases[dtype, order] = (yt / math.sqrt(2), c, torch.cat(cols, dim=1))
+        return self._bases[dtype, order]
+
+    def derivatives(self, x: Tensor, order: int) -> list[Tensor]:
+        """[log p̂ (m, 1), ∇ (m, d), ∇² (m, d, d), ∇³ (m, d, d, d)][: order + 1] at x (m, d), detached."""
+        x = x.detach()
+        key = (x.dtype, tuple(x.shape), hashlib.blake2b(x.contiguous().numpy().tobytes(), digest_size=16).digest())
+        hit = self._cache.get(key)
+        if hit is None or len(hit) <= order:
+            hit = self._cache[key] = self._compute(x, order)
+            while len(self._cache) > self.CACHE:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        return hit[: order + 1]
+
+    def _compute(self, x: Tensor, order: int) -> list[Tensor]:
+        n, d = self.samples.shape
+        ys, c, basis = self._basis(x.dtype, order)
+        h = torch.as_tensor(self.bandwidth, dtype=x.dtype)
+        const = -math.log(n) - 0.5 * d * math.log(2 * math.pi) - float(np.log(self.bandwidth).sum())
+        rows = max(1, self.CHUNK // n)
+        starts = range(0, max(len(x), 1), rows)  # one (empty) chunk for no rows
+        parts = [self._chunk(x[i:i + rows] / h, ys, c, basis, h, order, const) for i in starts]
+        return [torch.cat(p, dim=0) for p in zip(*parts, strict=True)]
+
+    @staticmethod
+    def _chunk(xs: Tensor, ys: Tensor, c: Tensor, basis: Tensor, h: Tensor, order: int, const: float) -> list[Tensor]:
+        """The derivatives (see the class) at the rows x̃ (r, d), ys = ỹ/√2."""
+        r, d = xs.shape
+        xh = xs / math.sqrt(2)
+        q = (xh[:, 0, None] - ys[:, 0]).square_()  # q_ij = ½|x̃_i − ỹ_j|², one pass per axis
+        for a in range(1, d):
+            q.add_((xh[:, a, None] - ys[:, a]).square_())
+        near = q.amin(dim=1, keepdim=True)
+        S = torch.sub(near, q, out=q).exp_() @ basis  # (r, K): Σ_j w̃_j [1, u_j, u_j⊗u_j, …], w̃ unnormalised
+        total = S[:, :1]
+        out = [torch.log(total) - near + const]
+        if order >= 1:
+            m1 = S[:, 1:1 + d] / total
+            out.append((m1 + c - xs) / h)
+        if order >= 2:
+            m2 = (S[:, 1 + d:1 + d + d * d] / total).view(r, d, d)
+            cov = m2 - m1[:, :, None] * m1[:, None, :]
+            out.append((cov - torch.eye(d, dtype=xs.dtype)) / (h[:, None] * h[None, :]))
+        if order >= 3:
+            m3 = (S[:, 1 + d + d * d:] / total).view(r, d, d, d)
+            ma, mb, mc = m1[:, :, None, None], m1[:, None, :, None], m1[:, None, None, :]  # E u_a, E u_b, E u_c
+            k3 = m3 - m2[:, :, :, None] * mc - m2[:, :, None, :] * mb - m2[:, None, :, :] * ma + 2 * ma * mb * mc
+            out.append(k3 / (h[:, None, None] * h[None, :, None] * h[None, None, :]))
+        return out
+
+
+class _KernelDensityDerivative(torch.autograd.Function):
+    """The order-k derivative of log p̂ at x (k = 0: (m, 1); k ≥ 1: (m, d, …, d)); its backward applies order k + 1,
+    so log p̂ is differentiable (with graph) three times. `ahead`: a caller will ask for order k + 1 next, which the
+    same pass over the kernels gives."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, kernel: _KernelDensity, order: int, ahead: bool) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.kernel, ctx.order = kernel, order
+        return kernel.derivatives(x, min(order + ahead, 3))[order].clone()  # a copy: the cache keeps its own
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        if ctx.order == 3:
+            raise DataLawError("the kernel-density log-density is differentiable three times, not four")
+        (x,) = ctx.saved_tensors
+        # grad mode is on here only under create_graph, i.e. when a further derivative will follow
+        nxt = _KernelDensityDerivative.apply(x, ctx.kernel, ctx.order + 1, torch.is_grad_enabled())
+        if ctx.order == 0:
+            return grad * nxt, None, None, None
+        return (grad.unsqueeze(-1) * nxt).flatten(1, -2).sum(1), None, None, None
+
+
 class SampleLaw:
     """The empirical law of a user's samples (n, d); log-density by a Gaussian kernel density estimate
     with Scott's bandwidth h = n^(−1/(d+4))·std (per axis) unless `bandwidth` is given."""
@@ -133,12 +238,11 @@ class SampleLaw:
         return np.cov(self.samples, rowvar=False, bias=True).reshape(self.dim, self.dim) + np.diag(self.bandwidth**2)
 
     def log_density(self, x: Tensor) -> Tensor:
-        """Kernel-density log p̂(x) (n, 1) for x (n, d), differentiable."""
-        y = torch.as_tensor(self.samples, dtype=x.dtype)
-        h = torch.as_tensor(self.bandwidth, dtype=x.dtype)
-        z = (x[:, None, :] - y[None, :, :]) / h
-        log_kernel = -0.5 * (z * z).sum(-1) - 0.5 * self.dim * math.log(2 * math.pi) - torch.log(h).sum()
-        return torch.logsumexp(log_kernel, dim=1, keepdim=True) - math.log(len(self.samples))
+        """Kernel-density log p̂(x) = log (1/n) Σ_j N(x; y_j, diag h²) (m, 1) for x (m, d), differentiable three times
+        (analytic derivatives over every sample, chunked; a PINN's repeated collocation points are cached)."""
+        if getattr(self, "_kernel", None) is None:
+            self._kernel = _KernelDensity(self.samples, self.bandwidth)
+        return _KernelDensityDerivative.apply(x, self._kernel, 0, x.requires_grad and torch.is_grad_enabled())
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n draws (n, d) from the smoothed empirical law (a sample plus kernel noise)."""

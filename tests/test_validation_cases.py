@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
 
 import numpy as np
 import pytest
+import torch
 
 from hjb.errors import ProblemError
+from hjb.pdes.data_laws import SampleLaw
+from hjb.pdes.diffusion_model import default_box
 from hjb.settings import SolverSettings
 from hjb.validation import suites
 from hjb.validation.density_cases import _density_metrics
+from hjb.validation.diffusion_case import DENSITY_FLOOR, exact_log_density_and_score
+from hjb.validation.metrics import rel_l2
 from hjb.validation.report import format_markdown, format_table, write_report
 
 TINY = SolverSettings(width=16, collocation=128, adam_steps_first=200, adam_steps=50, pde_lbfgs_steps=50,
@@ -45,7 +51,7 @@ def test_density_metrics_against_hand_computation():
 
 
 def _fake(name: str, kind: str, **metrics) -> dict:
-    tolerances = {k: 1e-2 for k in metrics if not k.startswith("dsm") and k != "iterations"}
+    tolerances = {k: 1e-2 for k in metrics if not k.startswith(("dsm", "samples_pinn")) and k != "iterations"}
     ok = all(v <= 1e-2 for k, v in metrics.items() if k in tolerances)
     return {"name": name, "kind": kind, "tolerances": tolerances, **metrics, "seconds": 1.0, "status": "trained",
             "error": None, "passed": ok}
@@ -56,18 +62,31 @@ def test_report_has_one_table_per_kind_with_tolerances_and_verdicts():
         _fake("lqr", "hjb", value_rel_l2=1e-3, policy_rel_l2=2e-3, max_abs_hjb_residual=1e-3, iterations=3),
         _fake("ou", "fokker_planck", density_rel_l2=5e-3, mass_error=2e-3, negative_density_ratio=0.0),
         _fake("mix", "diffusion", log_density_rel_l2=3e-2, dsm_log_density_rel_l2=1e-1, score_rel_l2=1e-2,
-              dsm_score_rel_l2=9e-2, iterations=4, dsm_seconds=55.0),
+              dsm_score_rel_l2=9e-2, iterations=4, dsm_seconds=55.0, samples_pinn_log_density_rel_l2=4e-2,
+              samples_pinn_score_rel_l2=6e-2, samples_pinn_energy_ratio=1.5, samples_pinn_seconds=120.0),
     ]
+    cases[2].update(train_samples=10000, dsm_settings={"steps": 20000}, samples_pinn_bandwidth=[0.195],
+                    samples_pinn_terminal_rel_l2=2e-2, samples_pinn_sample_seconds=180.0)
     cases[1]["density_rel_l2_by_time"] = {"0.25": 1e-3, "1": 5e-3}
     report = {"suite": "t", "seed": 0, "created": "now", "passed": False, "cases": cases}
     table = format_table(report)
     for title in ("HJB (infinite horizon)", "Fokker–Planck", "beside denoising score matching (DSM)"):
         assert title in table
     assert "3.00e-02 (≤ 1e-02)" in table and "1.00e-01" in table  # PINN with its tolerance, DSM without
+    lines = table.splitlines()
+    header = next(line for line in lines if line.startswith("case") and "DSM log p" in line)
+    cells = re.split(r"\s{2,}", next(line for line in lines if line.startswith("mix ")))
+    row = dict(zip(re.split(r"\s{2,}", header), cells, strict=True))
+    assert list(row).index("samples-PINN log p") == list(row).index("DSM log p") + 1
+    new = [row[f"samples-PINN {k}"] for k in ("log p", "score", "energy", "s")]
+    assert new == ["4.00e-02", "6.00e-02", "1.50e+00", "120.0"]  # as measured, no tolerance
     assert table.splitlines()[-1] == "suite t: FAILED: mix"
     md = format_markdown(report)
     assert "- `ou` density rel l2: t = 0.25: 1.00e-03, t = 1: 5.00e-03" in md
     assert md.count("| case |") == 3
+    assert "**samples-PINN**: the PINN" in md and "exact mean and covariance" in md
+    assert ("- `mix`: n = 10000, N = 20000; samples-PINN h = 0.195, its KDE log p_data rel L2 2.00e-02; "
+            "sampling s: samples-PINN 180.0") in md
 
 
 def test_tiny_diffusion_and_fokker_planck_cases_run_and_plot(tmp_path):
@@ -85,7 +104,25 @@ def test_tiny_diffusion_and_fokker_planck_cases_run_and_plot(tmp_path):
     assert r["log_density_rel_l2"] == max(r["log_density_rel_l2_by_time"].values())
     assert r["dsm_settings"]["steps"] == 200 and r["data_energy_distance"] > 0
     assert r["identity_gap"] > 0 and r["identity_abs_z"] == abs(r["identity_z"])
+    new = [f"samples_pinn_{k}" for k in ("log_density_rel_l2", "score_rel_l2", "energy_ratio", "seconds",
+                                         "terminal_rel_l2", "sample_seconds")]
+    assert all(np.isfinite(r[k]) for k in new) and r["samples_pinn_seconds"] > 0
+    assert r["samples_pinn_log_density_rel_l2"] == max(r["samples_pinn_log_density_rel_l2_by_time"].values())
+    assert set(r["samples_pinn_log_density_rel_l2_by_time"]) == set(r["log_density_rel_l2_by_time"])
+    assert r["arrays"]["samples"]["PINN from samples"].shape == (500, 1)
+    # its terminal condition is the KDE of the very samples DSM trains on, not the exact log p_data
+    train = r["arrays"]["train_samples"]
+    law = SampleLaw(train)
+    assert train.shape == (diffusion.train_samples, 1) and r["samples_pinn_bandwidth"] == law.bandwidth.tolist()
+    x = default_box(diffusion.data_factory()).grid(diffusion.grid_points)  # the exact model's box: the same grid
+    exact = exact_log_density_and_score(diffusion.data_factory(), diffusion.noising, x, diffusion.noising.horizon)[0]
+    where = np.exp(exact) > DENSITY_FLOOR
+    kde = law.log_density(torch.as_tensor(x[where]))[:, 0].numpy()
+    assert r["samples_pinn_terminal_rel_l2"] == pytest.approx(rel_l2(kde, exact[where]), rel=1e-9)
+    assert r["samples_pinn_terminal_rel_l2"] > 1e-2  # measured 0.146 (wired to the exact law it would be 0)
     write_report({"suite": "tiny", "seed": 1, "created": "now", "passed": False, "cases": results}, tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["mixture1d_convergence.png", "mixture1d_log_density.png", "mixture1d_samples.png",
                      "ou_fokker_planck_density.png", "report.json", "report.md"]
+    md = (tmp_path / "report.md").read_text()
+    assert "samples-PINN log p" in md and "- `mixture1d`: n = 10000, N = 200; samples-PINN h = " in md

@@ -1,7 +1,8 @@
 """Diffusion validation case: the log-density HJB of VP noising of a Gaussian mixture, solved by PINN policy
-iteration, next to denoising score matching (DSM) trained on samples of the same law; both measured against the
-mixture's exact noised marginals (MATH.md §5), by energy distance to fresh data, and (PINN) by the verification
-identity J(u) = V + ½E∫|u − u*|² for a perturbed control."""
+iteration, next to denoising score matching (DSM) trained on samples of the same law and to the same PINN trained
+only from those samples (kernel-density terminal condition); all measured against the mixture's exact noised
+marginals (MATH.md §5), by energy distance to fresh data, and (PINN) by the verification identity
+J(u) = V + ½E∫|u − u*|² for a perturbed control."""
 from __future__ import annotations
 
 import time
@@ -20,6 +21,8 @@ from hjb.validation.metrics import rel_l2
 
 METRICS = ("log_density_rel_l2", "score_rel_l2", "energy_ratio", "identity_abs_z")
 DENSITY_FLOOR = 1e-3  # errors are measured where p_{T−t} > DENSITY_FLOOR
+# Each method's log p_{T−t}(x) (n,) and score (n, d) at x (n, d) and reverse time t.
+Estimate = tuple[Callable[[np.ndarray, float], np.ndarray], Callable[[np.ndarray, float], np.ndarray]]
 
 
 def exact_log_density_and_score(data: GaussianMixture, noising: VPNoising, x: np.ndarray, t: float):
@@ -28,6 +31,41 @@ def exact_log_density_and_score(data: GaussianMixture, noising: VPNoising, x: np
     xg = torch.tensor(x, requires_grad=True)
     log_p = law.log_density(xg)
     return log_p[:, 0].detach().numpy(), torch.autograd.grad(log_p.sum(), xg)[0].numpy()
+
+
+def log_density_errors(data: GaussianMixture, noising: VPNoising, x: np.ndarray, times, estimate: Estimate) -> dict:
+    """{t: rel L2 of the estimated against the exact log p_{T−t} on the x (n, d) where p_{T−t} > DENSITY_FLOOR}."""
+    errors = {}
+    for t in times:
+        exact = exact_log_density_and_score(data, noising, x, t)[0]
+        where = np.exp(exact) > DENSITY_FLOOR
+        errors[f"{t:g}"] = rel_l2(estimate[0](x[where], t), exact[where])
+    return errors
+
+
+def score_error(data: GaussianMixture, noising: VPNoising, x: np.ndarray, t: float, estimate: Estimate) -> float:
+    """Rel L2 of the estimated against the exact ∇ log p_{T−t} (n, d) on the x where p_{T−t} > DENSITY_FLOOR."""
+    log_p, score = exact_log_density_and_score(data, noising, x, t)
+    where = np.exp(log_p) > DENSITY_FLOOR
+    return rel_l2(estimate[1](x[where], t), score[where])
+
+
+def pinn_estimate(solution) -> Estimate:
+    """log p_{T−t} = W and its score ∇W from a solved log-density HJB (a FiniteHorizonSolution)."""
+    domain = solution.problem.domain
+    return (lambda x, t: solution.value(domain.at_time(x, t)), lambda x, t: solution.gradient(domain.at_time(x, t)))
+
+
+def dsm_estimate(dsm, horizon: float) -> Estimate:
+    """log p_s (probability-flow ODE) and the score network s_θ of a ScoreModel, at noising time s = T − t."""
+    return (lambda x, t: dsm.log_density(x, horizon - t), lambda x, t: dsm.score(x, horizon - t))
+
+
+def timed(run: Callable[[], Any]) -> tuple[Any, float]:
+    """run()'s result and its wall seconds."""
+    start = time.perf_counter()
+    out = run()
+    return out, time.perf_counter() - start
 
 
 class SinePerturbation:
@@ -42,10 +80,12 @@ class SinePerturbation:
 
 @dataclass(frozen=True)
 class DiffusionCase:
-    """data_factory() (a GaussianMixture) noised by `noising`: PINN (settings) and DSM (dsm_steps Adam steps on
-    train_samples data samples) compared on box.grid(grid_points) at `times` (log-density), at T − 0.1 (score),
-    by the energy distance of `samples` draws to fresh data (÷ that between two data sets of the same size), and
-    the identity at (identity_x, identity_t) with `identity_paths` paths for δ = perturbation·sin x."""
+    """data_factory() (a GaussianMixture) noised by `noising`: the PINN (settings; exact log p_data and moments),
+    DSM (dsm_steps Adam steps on train_samples data samples) and, if samples_pinn, the PINN from those same samples
+    (SampleLaw: kernel-density terminal condition, sample moments; same settings and box) compared on
+    box.grid(grid_points) at `times` (log-density), at T − 0.1 (score), by the energy distance of `samples` draws
+    to fresh data (÷ that between two data sets of the same size), and the identity at (identity_x, identity_t)
+    with `identity_paths` paths for δ = perturbation·sin x (PINN only)."""
 
     name: str
     data_factory: Callable[[], GaussianMixture]
@@ -63,15 +103,19 @@ class DiffusionCase:
     identity_steps: int = 400
     perturbation: float = 0.5
     tolerances: dict[str, float] = field(default_factory=dict)
+    samples_pinn: bool = True
     kind = "diffusion"
 
     def __post_init__(self):
         check_tolerances(self.name, self.tolerances, METRICS)
 
     def cost(self) -> float:
-        """PINN (collocation × (d + 1) × width × PI iterations) plus DSM (≈ steps/10)."""
+        """PINNs (collocation × (d + 1) × width × PI iterations each), DSM (≈ steps/10) and the samples-PINN's
+        sampler (samples × train_samples × sampler_steps kernels; ≈ 1e5 per unit, as measured on mixture1d)."""
         s = self.settings
-        return s.collocation * (len(self.identity_x) + 1) * s.width * s.max_iterations + self.dsm_steps / 10
+        pinn = s.collocation * (len(self.identity_x) + 1) * s.width * s.max_iterations
+        kde = self.samples * self.train_samples * self.sampler_steps / 1e5
+        return pinn + self.dsm_steps / 10 + (pinn + kde if self.samples_pinn else 0.0)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, kind, data law, noising, times, tolerances."""
@@ -79,80 +123,113 @@ class DiffusionCase:
                 "noising": self.noising.to_dict(), "times": list(self.times), "tolerances": dict(self.tolerances)}
 
     def run(self, seed: int | None = None, progress: bool = True) -> dict:
-        """Solve by PINN and by DSM (neither sees the exact marginals), then measure both against them."""
+        """Solve by PINN, DSM and (samples_pinn) PINN from samples (none sees the exact marginals), then measure all
+        against them."""
         from hjb.finite_horizon_solver import solve_finite_horizon
+        from hjb.pdes.data_laws import SampleLaw
         from hjb.pdes.diffusion_model import DiffusionModel
         from hjb.progress import Progress
-        from hjb.sampler import learned_control, sample, verification_identity
         from hjb.score_matching import train_score_matching
-        from hjb.validation.energy import energy_distance
 
         settings = self.settings if seed is None else self.settings.replace(seed=seed)
         rng = np.random.default_rng(settings.seed)
         data = self.data_factory()
         model = DiffusionModel(data, self.noising)
-        T = self.noising.horizon
-        start = time.perf_counter()
-        pinn = solve_finite_horizon(model, settings, Progress(settings.max_iterations, enabled=progress, label=self.name))
-        seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        dsm = train_score_matching(data.sample(self.train_samples, rng), self.noising, steps=self.dsm_steps,
-                                   seed=settings.seed)
-        dsm_seconds = time.perf_counter() - start
 
+        def solve(problem, label):
+            bar = Progress(settings.max_iterations, enabled=progress, label=label)
+            return solve_finite_horizon(problem, settings, bar)
+
+        pinn, seconds = timed(lambda: solve(model, self.name))
+        train = data.sample(self.train_samples, rng)
+        dsm, dsm_seconds = timed(
+            lambda: train_score_matching(train, self.noising, steps=self.dsm_steps, seed=settings.seed))
+        solutions = {"": (model, pinn), "dsm_": (None, dsm)}
+        out = {"seconds": seconds, "dsm_seconds": dsm_seconds, "dsm_settings": dsm.settings,
+               "train_samples": self.train_samples}
+        if self.samples_pinn:  # the same box as the exact model, so that both are measured on the same grid
+            law = SampleLaw(train)
+            from_samples = DiffusionModel(law, self.noising, domain=model.domain.box, name=f"{self.name}_from_samples")
+            solution, out["samples_pinn_seconds"] = timed(lambda: solve(from_samples, f"{self.name} from samples"))
+            solutions["samples_pinn_"] = (from_samples, solution)
+            out.update(samples_pinn_iterations=len(solution.history), samples_pinn_status=solution.status,
+                       samples_pinn_bandwidth=law.bandwidth.tolist())
+        out.update(self._accuracy(data, model, {k: v for k, (_, v) in solutions.items()}))
+        samples = self._sampling(data, solutions, rng, out)
+        return self._result(data, model, pinn, settings, out, samples, train)
+
+    def _accuracy(self, data: GaussianMixture, model, solutions: dict) -> dict:
+        """Per method (key prefix): log p rel L2 per time and worst, score rel L2 at T − 0.1; and the samples-PINN's
+        terminal error (its KDE log p_data against the exact one)."""
+        T = self.noising.horizon
         x = model.domain.box.grid(self.grid_points)
-        errors, dsm_errors = {}, {}
-        for t in self.times:
-            log_p = exact_log_density_and_score(data, self.noising, x, t)[0]
-            where = np.exp(log_p) > DENSITY_FLOOR
-            errors[f"{t:g}"] = rel_l2(pinn.value(model.domain.at_time(x[where], t)), log_p[where])
-            dsm_errors[f"{t:g}"] = rel_l2(dsm.log_density(x[where], T - t), log_p[where])
-        t_score = T - 0.1
-        log_p, score = exact_log_density_and_score(data, self.noising, x, t_score)
-        where = np.exp(log_p) > DENSITY_FLOOR
-        score_error = rel_l2(pinn.gradient(model.domain.at_time(x, t_score))[where], score[where])
-        dsm_score_error = rel_l2(dsm.score(x[where], T - t_score), score[where])
+        out = {"score_time": T - 0.1}
+        for prefix, solution in solutions.items():
+            estimate = dsm_estimate(solution, T) if prefix == "dsm_" else pinn_estimate(solution)
+            errors = log_density_errors(data, self.noising, x, self.times, estimate)
+            out[f"{prefix}log_density_rel_l2"] = max(errors.values())
+            out[f"{prefix}log_density_rel_l2_by_time"] = errors
+            out[f"{prefix}score_rel_l2"] = score_error(data, self.noising, x, T - 0.1, estimate)
+            if prefix == "samples_pinn_":
+                terminal = log_density_errors(data, self.noising, x, (T,), estimate)
+                out["samples_pinn_terminal_rel_l2"] = terminal[f"{T:g}"]
+        return out
+
+    def _sampling(self, data: GaussianMixture, solutions: dict, rng: np.random.Generator, out: dict) -> dict:
+        """`samples` draws per method and their energy distance to fresh data ÷ that between two data sets, and the
+        PINN's identity check, into out (with sampling seconds). The samples-PINN draws last: the PINN's and DSM's
+        random streams (draws and identity) are the same with it as without it."""
+        from hjb.sampler import learned_control, sample
+        from hjb.validation.energy import energy_distance
 
         fresh, other = data.sample(self.samples, rng), data.sample(self.samples, rng)
-        reference = energy_distance(fresh, other)
-        control = learned_control(pinn)
-        ours_samples = sample(model, control, self.samples, rng, steps=self.sampler_steps)
-        dsm_samples = dsm.sample(self.samples, rng, steps=self.sampler_steps)
+        out["data_energy_distance"] = reference = energy_distance(fresh, other)
+        model, pinn = solutions[""]
+        drawn = {"data": fresh}
+        drawn["PINN-HJB"], out["sample_seconds"] = timed(
+            lambda: sample(model, learned_control(pinn), self.samples, rng, steps=self.sampler_steps))
+        drawn["DSM"], out["dsm_sample_seconds"] = timed(
+            lambda: solutions["dsm_"][1].sample(self.samples, rng, steps=self.sampler_steps))
+        out.update(self._identity(model, pinn, rng))
+        if "samples_pinn_" in solutions:
+            model, solution = solutions["samples_pinn_"]
+            drawn["PINN from samples"], out["samples_pinn_sample_seconds"] = timed(
+                lambda: sample(model, learned_control(solution), self.samples, rng, steps=self.sampler_steps))
+        for prefix, label in (("", "PINN-HJB"), ("dsm_", "DSM"), ("samples_pinn_", "PINN from samples")):
+            if label in drawn:
+                out[f"{prefix}energy_ratio"] = energy_distance(drawn[label], fresh) / reference
+        return drawn
+
+    def _identity(self, model, pinn, rng: np.random.Generator) -> dict:
+        """The verification identity at (identity_x, identity_t) for δ = 0 and δ = perturbation·sin x."""
+        from hjb.sampler import learned_control, verification_identity
 
         def value(xt: np.ndarray) -> np.ndarray:  # the cost-to-go V = −W
             return -pinn.value(xt)
 
-        x0 = np.asarray(self.identity_x, dtype=float)
+        x0, control = np.asarray(self.identity_x, dtype=float), learned_control(pinn)
         checks = {amp: verification_identity(model, value, control, SinePerturbation(amp), x0, self.identity_t,
                                              self.identity_paths, rng, self.identity_steps)
                   for amp in (0.0, self.perturbation)}
-        perturbed = checks[self.perturbation]
-        metrics = {
-            "log_density_rel_l2": max(errors.values()),
-            "score_rel_l2": score_error,
-            "energy_ratio": energy_distance(ours_samples, fresh) / reference,
-            "identity_abs_z": abs(perturbed.z),
-        }
-        details = {
-            "log_density_rel_l2_by_time": errors, "score_time": t_score, "data_energy_distance": reference,
-            "identity_z": perturbed.z, "identity_gap": perturbed.gap, "identity_gap_over_stderr": perturbed.gap / perturbed.stderr,
-            "identity_value": perturbed.value, "identity_difference": perturbed.difference, "identity_stderr": perturbed.stderr,
-            "identity_z_unperturbed": checks[0.0].z,
-            "dsm_log_density_rel_l2": max(dsm_errors.values()), "dsm_log_density_rel_l2_by_time": dsm_errors,
-            "dsm_score_rel_l2": dsm_score_error, "dsm_energy_ratio": energy_distance(dsm_samples, fresh) / reference,
-            "dsm_seconds": dsm_seconds, "dsm_settings": dsm.settings, "train_samples": self.train_samples,
-        }
+        p = checks[self.perturbation]
+        return {"identity_abs_z": abs(p.z), "identity_z": p.z, "identity_gap": p.gap,
+                "identity_gap_over_stderr": p.gap / p.stderr, "identity_value": p.value, "identity_difference": p.difference, "identity_stderr": p.stderr,
+                "identity_z_unperturbed": checks[0.0].z}
+
+    def _result(self, data, model, pinn, settings, out: dict, samples: dict, train: np.ndarray) -> dict:
+        """The JSON-ready result (metrics first, tolerances checked on the PINN's) with the arrays for the plots."""
+        T = self.noising.horizon
+        metrics = {key: out.pop(key) for key in METRICS}
         grid = model.domain.box.grid(201 if data.dim == 1 else 61)
         return {
-            **self.describe(), "settings": settings.to_dict(), "grid_points": self.grid_points, **metrics, **details,
-            "iterations": len(pinn.history), "seconds": seconds, "status": pinn.status, "error": None,
+            **self.describe(), "settings": settings.to_dict(), "grid_points": self.grid_points, **metrics, **out,
+            "iterations": len(pinn.history), "status": pinn.status, "error": None,
             "passed": passed(metrics, self.tolerances),
             "arrays": {
                 "x": grid, "times": list(self.times), "box": model.domain.box,
                 "log_density": [pinn.value(model.domain.at_time(grid, t)) for t in self.times],
                 "log_density_reference": [exact_log_density_and_score(data, self.noising, grid, t)[0] for t in self.times],
                 "data_density": np.exp(exact_log_density_and_score(data, self.noising, grid, T)[0]),
-                "samples": {"data": fresh, "PINN-HJB": ours_samples, "DSM": dsm_samples},
-                "history": pinn.history,
+                "samples": samples, "train_samples": train, "history": pinn.history,
             },
         }

@@ -23,11 +23,15 @@ TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "fokker_planck": ("Fokker–Planck against closed forms", (
         ("density rel L2 (worst t)", "density_rel_l2"), ("|∫p − 1|", "mass_error"),
         ("−min p / max p", "negative_density_ratio"))),
-    "diffusion": ("Diffusion log-density HJB (PINN) beside denoising score matching (DSM)", (
+    "diffusion": ("Diffusion log-density HJB (PINN) beside denoising score matching (DSM) and the PINN from samples", (
         ("log p rel L2 (worst t)", "log_density_rel_l2"), ("DSM log p", "dsm_log_density_rel_l2"),
+        ("samples-PINN log p", "samples_pinn_log_density_rel_l2"),
         ("score rel L2", "score_rel_l2"), ("DSM score", "dsm_score_rel_l2"),
+        ("samples-PINN score", "samples_pinn_score_rel_l2"),
         ("energy ratio", "energy_ratio"), ("DSM energy", "dsm_energy_ratio"),
-        ("|z| identity", "identity_abs_z"), ("PI its", "iterations"), ("DSM s", "dsm_seconds"))),
+        ("samples-PINN energy", "samples_pinn_energy_ratio"),
+        ("|z| identity", "identity_abs_z"), ("PI its", "iterations"), ("DSM s", "dsm_seconds"),
+        ("samples-PINN s", "samples_pinn_seconds"))),
 }
 TAIL = ("seconds", "status", "result")
 
@@ -47,8 +51,8 @@ def _metric(case: dict, key: str) -> str:
     return _number(case.get(key)) + ("" if tol is None else f" (≤ {tol:.0e})")
 
 
-def _groups(report: dict) -> list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
-    """(title, header, rows) for each kind of case present in the report, in TABLES order."""
+def _groups(report: dict) -> list[tuple[str, str, tuple[str, ...], list[tuple[str, ...]]]]:
+    """(kind, title, header, rows) for each kind of case present in the report, in TABLES order."""
     groups = []
     for kind, (title, columns) in TABLES.items():
         cases = [case for case in report["cases"] if case.get("kind", "hjb") == kind]
@@ -57,8 +61,38 @@ def _groups(report: dict) -> list[tuple[str, tuple[str, ...], list[tuple[str, ..
         header = ("case",) + tuple(h for h, _ in columns) + TAIL
         rows = [(case["name"],) + tuple(_metric(case, key) for _, key in columns)
                 + (f"{case['seconds']:.1f}", case["status"], "PASS" if case["passed"] else "FAIL") for case in cases]
-        groups.append((title, header, rows))
+        groups.append((kind, title, header, rows))
     return groups
+
+
+def _diffusion_legend(cases: list[dict]) -> list[str]:
+    """What each method of the diffusion table was given, per case: samples, DSM steps, the KDE's bandwidth and
+    terminal error, and the seconds each took to draw its samples."""
+    lines = [
+        "What each method is given. **PINN**: the exact log p_data (its terminal condition) and the data's exact mean "
+        "and covariance (its Gaussian base). **DSM**: n data samples only, N Adam steps. **samples-PINN**: the PINN "
+        "with the same solver settings and box, given only the same n samples: a Gaussian kernel-density log p_data "
+        "over all n samples (SampleLaw: Scott's bandwidth h = n^(−1/(d+4))·std per axis) as its terminal condition, "
+        "the samples' mean and covariance (+ diag h²) for its base. All are measured against the exact noised "
+        "marginals; tolerances apply to the PINN's columns only. Seconds are training; sampling is listed below.",
+        "",
+    ]
+    for case in cases:
+        steps = (case.get("dsm_settings") or {}).get("steps")
+        line = f"- `{case['name']}`: n = {case.get('train_samples', 'n/a')}, N = {'n/a' if steps is None else steps}"
+        if case.get("samples_pinn_bandwidth") is not None:
+            h = ", ".join(f"{v:.3g}" for v in case["samples_pinn_bandwidth"])
+            terminal = _number(case.get("samples_pinn_terminal_rel_l2"))
+            line += f"; samples-PINN h = {h}, its KDE log p_data rel L2 {terminal}"
+        sampling = [(label, case.get(key)) for label, key in (("PINN", "sample_seconds"), ("DSM", "dsm_sample_seconds"),
+                                                              ("samples-PINN", "samples_pinn_sample_seconds"))]
+        if any(v is not None for _, v in sampling):
+            line += "; sampling s: " + ", ".join(f"{label} {v:.1f}" for label, v in sampling if v is not None)
+        lines.append(line)
+    return lines
+
+
+LEGENDS = {"diffusion": _diffusion_legend}
 
 
 def _verdict(report: dict) -> str:
@@ -69,7 +103,7 @@ def _verdict(report: dict) -> str:
 def format_table(report: dict) -> str:
     """Fixed-width tables of the report's cases (one per kind) and a verdict line, for the terminal."""
     lines = []
-    for title, header, rows in _groups(report):
+    for _, title, header, rows in _groups(report):
         table = [header] + rows
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
         body = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
@@ -99,10 +133,12 @@ def format_markdown(report: dict) -> str:
         f"Created {report['created']}, seed {report['seed']}. Result: **{'PASS' if report['passed'] else 'FAIL'}**"
         + (f" in {report['wall_seconds']:.0f} s wall ({report.get('jobs', 1)} cases at a time)." if "wall_seconds" in report else "."),
     ]
-    for title, header, rows in _groups(report):
+    for kind, title, header, rows in _groups(report):
         lines += ["", f"## {title}", "", "| " + " | ".join(_md(c) for c in header) + " |",
                   "|" + "|".join("---" for _ in header) + "|"]
         lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+        if kind in LEGENDS:
+            lines += [""] + LEGENDS[kind]([case for case in report["cases"] if case.get("kind", "hjb") == kind])
     details = [line for case in report["cases"] for line in _by_time(case)]
     if details:
         lines += ["", "Per time:", ""] + details
