@@ -8,8 +8,9 @@ standard error (documented in SolverSettings):
   (hjb.evaluation.solve_level). Either way the anchors see what the evaluation PDE leaves free (Merton's
   x^λ± modes are martingales of a closed loop that never relaxes: only the discount hides them);
 - step dt = min(T/anchor_steps, COURANT/Lip), at most anchor_max_steps steps;
-- paths: anchor_paths, then more (up to anchor_max_paths) until the mean standard error is at most
-  anchor_stderr × V's scale;
+- paths: anchor_paths, then more (up to anchor_max_paths) until the standard error of the anchors' mean,
+  mean(se)/√n over the n anchors, is at most anchor_stderr × V's scale (the anchors pin a few modes and a
+  level together, so their joint error is what counts);
 - disagreement: χ² = mean((V_θ − Â − level)²/se²) with the best constant level removed (the level is set
   in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
   more finely, and their discretisation bias is not in se); above anchor_chi2 the anchors are imposed in
@@ -88,7 +89,7 @@ def estimate_anchors(
 
     paths = s.anchor_paths
     estimate = batch(paths, 0)
-    target = s.anchor_stderr * critic.scale
+    target = s.anchor_stderr * critic.scale * math.sqrt(len(x))
     stderr = float(np.mean(estimate.stderr))
     if math.isfinite(stderr) and stderr > target and paths < s.anchor_max_paths:
         extra = min(int(math.ceil(paths * (stderr / target) ** 2)), s.anchor_max_paths) - paths

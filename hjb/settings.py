@@ -18,7 +18,8 @@ class SolverSettings:
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
     first PI iteration, `adam_steps` later, `learning_rate`; then `pde_lbfgs_steps` L-BFGS). Then the
     Feynman–Kac anchors (hjb.anchors): `anchors` points, each the mean of at least `anchor_paths` paths,
-    more (up to `anchor_max_paths`) until their mean standard error is at most `anchor_stderr` × V's scale;
+    more (up to `anchor_max_paths`) until the standard error of their mean (mean se/√anchors) is at most
+    `anchor_stderr` × V's scale;
     horizon `anchor_horizon`, by default `anchor_tail`/ρ (the bootstrapped tail weighs e^{−anchor_tail});
     step min(T/`anchor_steps`, 0.05/Lip(closed-loop drift), `anchor_dt` if set), at least T/`anchor_max_steps`;
     Richardson-corrected. When V_θ disagrees with the anchors beyond their standard errors (χ² per anchor,
