@@ -25,6 +25,7 @@ from hjb.critic import Critic
 from hjb.evaluation import hjb_pde
 from hjb.iteration import seed_everything
 from hjb.pdes import seed_lqr
+from hjb.pinn_fit import set_lbfgs_budget
 from hjb.settings import SolverSettings
 from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 from hjb.validation.riccati import lqr_solution
@@ -55,7 +56,7 @@ def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
     with quiet():
         model.compile("adam", lr=settings.learning_rate)
         model.train(iterations=adam_steps, display_every=max(adam_steps, 1), verbose=0)
-    dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
+    set_lbfgs_budget(lbfgs_steps)
     with quiet():
         model.compile("L-BFGS")
         model.train(display_every=max(lbfgs_steps, 1), verbose=0)

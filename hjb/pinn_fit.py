@@ -34,6 +34,16 @@ class _LBFGSGuard:
         return Guard()
 
 
+def set_lbfgs_budget(iterations: int) -> None:
+    """At most `iterations` L-BFGS iterations per DeepXDE L-BFGS training. set_LBFGS_options(maxiter=…) alone leaves
+    torch's per-step cap (iter_per_step) at the 1000 fixed when DeepXDE was imported, so a budget of 300 could run
+    1000 iterations."""
+    options = dde.optimizers.config.LBFGS_options
+    dde.optimizers.config.set_LBFGS_options(maxiter=iterations)
+    options["iter_per_step"] = min(1000, iterations)
+    options["fun_per_step"] = options["maxfun"] * options["iter_per_step"] // iterations
+
+
 def fit(
     model, net: SpaceTimeNet | Critic, *, adam_steps: int, lbfgs_steps: int, learning_rate: float, iteration: int,
     loss_weights: list[float] | None = None, on_chunk: Callable[[str, int, np.ndarray], None] | None = None,
@@ -67,7 +77,7 @@ def fit(
         losses = check("adam")
         last_good = net.state()
     if lbfgs_steps > 0:
-        dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
+        set_lbfgs_budget(lbfgs_steps)
         with quiet():
             model.compile("L-BFGS", loss_weights=loss_weights)
             model.train(display_every=max(lbfgs_steps, 1), verbose=0, callbacks=[_LBFGSGuard()])
