@@ -81,7 +81,7 @@ def solve(
         progress.iteration(record)
         if s.resample_fraction > 0:
             collocation = _resample(problem, Solution(problem, critic, policy, history, s), box, collocation, s, it)
-        if it + 1 >= max(s.min_iterations, 2) and _plateaued(history, s):
+        if it + 1 >= max(s.min_iterations, 2) and _done(history, s):
             break
     return Solution(problem, critic, policy, history, s, status=status(history, s))
 
@@ -178,19 +178,26 @@ def _reward_scale(problem: ControlProblem, policy, x: np.ndarray) -> tuple[float
 
 
 def status(history: list[dict], s: SolverSettings) -> str:
-    """"converged" when the iterates settled (_plateaued) and the last relative HJB residual rms ≤ residual_tol,
-    else "not_converged"."""
-    converged = _plateaued(history, s) and history[-1]["hjb_residual_rms"] <= s.residual_tol
+    """"converged" when the iterates settled (value or policy change below value_tol or policy_tol) and the last
+    relative HJB residual rms is at most residual_tol, else "not_converged"."""
+    converged = _settled(history, s) and history[-1]["hjb_residual_rms"] <= s.residual_tol
     return "converged" if converged else "not_converged"
 
 
-def _plateaued(history: list[dict], s: SolverSettings) -> bool:
-    if len(history) < 2:
+def _settled(history: list[dict], s: SolverSettings) -> bool:
+    last = history[-1] if history else None
+    return last is not None and (last["value_change"] < s.value_tol or last["policy_change"] < s.policy_tol)
+
+
+def _done(history: list[dict], s: SolverSettings) -> bool:
+    """Stop once converged, or once settled with an HJB residual that improved by less than residual_plateau."""
+    if status(history, s) == "converged":
+        return True
+    if len(history) < 2 or not _settled(history, s):
         return False
     last, before = history[-1], history[-2]
     residual_gain = (before["hjb_residual_rms"] - last["hjb_residual_rms"]) / max(before["hjb_residual_rms"], 1e-300)
-    settled = last["value_change"] < s.value_tol or last["policy_change"] < s.policy_tol
-    return settled and residual_gain < s.residual_plateau
+    return residual_gain < s.residual_plateau
 
 
 def _resample(problem, solution, box, collocation, s, it) -> np.ndarray:

@@ -30,11 +30,11 @@ class SolverSettings:
     `level_weight` (tail-consistent: see hjb.evaluation.solve_level).
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q for
     `actor_steps`), or auto (greedy when the problem declares one).
-    Stopping: after `min_iterations`, when the relative change of the value or of the policy on the
-    probe set is below `value_tol` or `policy_tol` and the HJB residual improved by less than
-    `residual_plateau` (a fraction), or at `max_iterations`. The status is `converged` only when the
-    iterates settled so and the HJB residual rms on the probe set, relative to ρ·(V's spread there), is at most
-    `residual_tol`; otherwise `not_converged`. `resample_fraction` of the collocation set is redrawn
+    Stopping: the iterates have settled when the relative change of the value or of the policy on the probe set
+    is below `value_tol` or `policy_tol`. The status is `converged` when they settled and the HJB residual rms on
+    the probe set, relative to ρ·(V's spread there), is at most `residual_tol`; otherwise `not_converged`. After
+    `min_iterations` the loop stops once converged, or once settled with an HJB residual that improved by less
+    than `residual_plateau` (a fraction), or at `max_iterations`. `resample_fraction` of the collocation set is redrawn
     ∝ |residual| each iteration.
     """
 
@@ -53,8 +53,8 @@ class SolverSettings:
     level_weight: float = 100.0
     anchors: int = 12
     anchor_paths: int = 64
-    anchor_max_paths: int = 4096
-    anchor_stderr: float = 1e-3
+    anchor_max_paths: int = 1024
+    anchor_stderr: float = 2e-3
     anchor_horizon: float | None = None
     anchor_tail: float = 5.0
     anchor_steps: int = 200

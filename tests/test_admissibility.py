@@ -97,11 +97,20 @@ def record(rms: float, change: float, before_rms: float = 1.0) -> list[dict]:
 
 def test_status_needs_settled_iterates_and_a_small_residual():
     s = SolverSettings()
-    settled, small = 0.1 * s.value_tol, 0.5 * s.residual_tol
-    assert iteration.status(record(small, settled, before_rms=small), s) == "converged"
+    settled, small, large = 0.1 * s.value_tol, 0.5 * s.residual_tol, 5 * s.residual_tol
+    assert iteration.status(record(small, settled, before_rms=10 * small), s) == "converged"
     # Settled but the residual is above the tolerance: not converged (the capped-Merton failure mode).
-    assert iteration.status(record(5 * s.residual_tol, settled, before_rms=5 * s.residual_tol), s) == "not_converged"
-    # A small residual that is still falling fast, or iterates still moving: not converged.
-    assert iteration.status(record(small, settled, before_rms=10 * small), s) == "not_converged"
-    assert iteration.status(record(small, 10 * s.value_tol, before_rms=small), s) == "not_converged"
-    assert iteration.status(record(small, settled)[:1], s) == "not_converged"
+    assert iteration.status(record(large, settled, before_rms=large), s) == "not_converged"
+    # A small residual with iterates still moving, or a first iteration (no change measured): not converged.
+    assert iteration.status(record(small, 10 * s.value_tol), s) == "not_converged"
+    first = [{"hjb_residual_rms": small, "value_change": math.inf, "policy_change": math.inf}]
+    assert iteration.status(first, s) == "not_converged"
+
+
+def test_the_loop_stops_when_converged_or_settled_on_a_plateau():
+    s = SolverSettings()
+    settled, large = 0.1 * s.value_tol, 5 * s.residual_tol
+    assert iteration._done(record(0.5 * s.residual_tol, settled, before_rms=1.0), s)
+    assert iteration._done(record(large, settled, before_rms=1.01 * large), s)  # plateaued: stop, not converged
+    assert not iteration._done(record(large, settled, before_rms=2 * large), s)  # still improving: go on
+    assert not iteration._done(record(large, 10 * s.value_tol, before_rms=large), s)

@@ -111,15 +111,17 @@ def _ou_fokker_planck() -> FokkerPlanckCase:
                             {"density_rel_l2": 1e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3})
 
 
-def _mixture1d() -> DiffusionCase:
+def _mixture1d(samples_pinn: bool) -> DiffusionCase:
     # DSM gets 2·10⁴ steps (≈ 30 s, a third of the PINN's time) to keep `quick` within 5 minutes on 2 cores;
-    # benchmarks/diffusion_vs_dsm.py --dsm-steps 40000 gives it more.
+    # benchmarks/diffusion_vs_dsm.py --dsm-steps 40000 gives it more. The PINN from samples (its sampling alone
+    # takes ≈ 90 s) runs in `full` only.
     return DiffusionCase("mixture1d", mixture1d, NOISING, SETTINGS["mixture1d"], 201, dsm_steps=20000,
+                         samples_pinn=samples_pinn,
                          tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                      "identity_abs_z": 3.0})
 
 
-def _quick() -> list[Case]:
+def _quick(samples_pinn: bool = False) -> list[Case]:
     return [
         _case("lqr1d", seed_lqr, lqr_solution, Box(-2.0, 2.0), 201, value_rel_l2=2e-3, policy_rel_l2=5e-3),
         _case("merton", Merton, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
@@ -128,12 +130,12 @@ def _quick() -> list[Case]:
               value_rel_l2=2e-3, policy_rel_l2=1e-2),
         _case("merton_capped", merton_capped, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
         _ou_fokker_planck(),
-        _mixture1d(),
+        _mixture1d(samples_pinn),
     ]
 
 
 def _full() -> list[Case]:
-    return _quick() + [
+    return _quick(samples_pinn=True) + [
         _case("lqr5d", lqr5d, lqr_solution, Box([-2.0] * 5, [2.0] * 5), 5, value_rel_l2=1e-2, policy_rel_l2=2e-2),
         _case("merton_gamma05", merton_gamma05, merton_solution, Box(0.5, 5.0), 201,
               value_rel_l2=1e-2, policy_rel_l2=1e-2),
