@@ -2,12 +2,14 @@
 
 Nothing here is tuned per problem; every choice follows from ρ, the closed-loop drift and the Monte Carlo
 standard error (documented in SolverSettings):
-- horizon T = anchor_tail · min(1/ρ, 1/Lip(closed-loop drift)): either the bootstrapped tail e^{−ρT}·V(X_T)
-  weighs only e^{−anchor_tail} of V, or the closed loop has relaxed for anchor_tail of its time constants, so
-  that X_T has forgotten its start and the tail's error is a constant, which the closed-form level absorbs
-  (hjb.evaluation.solve_level). Either way the anchors see what the evaluation PDE leaves free (Merton's
-  x^λ± modes are martingales of a closed loop that never relaxes: only the discount hides them);
-- step dt = min(T/anchor_steps, COURANT/Lip), at most anchor_max_steps steps;
+- horizon T = anchor_tail · min(1/ρ, 1/κ), κ the contraction rate of the closed-loop drift in the box's
+  coordinates (log x on log boxes; no contraction: T = anchor_tail/ρ): either the bootstrapped tail
+  e^{−ρT}·V(X_T) weighs only e^{−anchor_tail} of V, or the closed loop has contracted for anchor_tail of its
+  time constants, so that X_T has forgotten its start and the tail's error is a constant, which the
+  closed-form level absorbs (hjb.evaluation.solve_level). Either way the anchors see what the evaluation PDE
+  leaves free (Merton's x^λ± modes are martingales of a closed loop that does not contract in log x: only
+  the discount hides them);
+- step dt = min(T/anchor_steps, COURANT/Lip(closed-loop drift)), at most anchor_max_steps steps;
 - paths: anchor_paths, then more (up to anchor_max_paths) until the standard error of the anchors' mean,
   mean(se)/√n over the n anchors, is at most anchor_stderr × V's scale (the anchors pin a few modes and a
   level together, so their joint error is what counts);
@@ -54,14 +56,32 @@ def drift_lipschitz(problem: ControlProblem, policy, x: np.ndarray) -> float:
     return float((dF[mask] / dx[mask]).max()) if mask.any() else 0.0
 
 
+def contraction_rate(problem: ControlProblem, policy, x: np.ndarray) -> float:
+    """κ = −max (G_i − G_j)·(u_i − u_j)/|u_i − u_j|² over pairs of x (n, d), G the closed-loop drift of u, the box's
+    coordinates (u = x; on log boxes u = log x, G = f/x − ½ diag(ΣΣᵀ)/x², Itô): > 0 when the flow contracts."""
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    with torch.no_grad():
+        a = policy(xt)
+        G, u = problem.drift(xt, a), xt
+        if problem.domain.scale == "log":
+            sigma = problem.diffusion(xt, a)
+            G, u = G / xt - 0.5 * (sigma * sigma).sum(-1) / xt**2, torch.log(xt)
+    du = u.unsqueeze(0) - u.unsqueeze(1)
+    dG = G.unsqueeze(0) - G.unsqueeze(1)
+    norm2 = (du * du).sum(-1)
+    mask = norm2 > 1e-18
+    return -float(((dG * du).sum(-1)[mask] / norm2[mask]).max()) if mask.any() else 0.0
+
+
 def horizon_and_step(problem: ControlProblem, policy, probe: np.ndarray, s: SolverSettings) -> tuple[float, float]:
-    """T = anchor_horizon if set, else anchor_tail·min(1/ρ, 1/L), L = Lip(f(·, α(·))) on the probe points (n, d);
-    dt = min(T/anchor_steps, COURANT/L, anchor_dt), raised to T/anchor_max_steps (a wild early policy must
-    not stall the rollouts)."""
+    """T = anchor_horizon if set, else anchor_tail·min(1/ρ, 1/κ) (κ = contraction_rate on the probe points (n, d),
+    T = anchor_tail/ρ when κ ≤ 0); dt = min(T/anchor_steps, COURANT/Lip(f(·, α(·))), anchor_dt), raised to
+    T/anchor_max_steps (a wild early policy must not stall the rollouts)."""
     lipschitz = max(drift_lipschitz(problem, policy, probe), 1e-12)
     horizon = s.anchor_horizon
     if horizon is None:
-        horizon = s.anchor_tail * min(1.0 / problem.discount, 1.0 / lipschitz)
+        kappa = contraction_rate(problem, policy, probe)
+        horizon = s.anchor_tail / max(problem.discount, kappa)
     dt = min(horizon / s.anchor_steps, COURANT / lipschitz)
     if s.anchor_dt is not None:
         dt = min(dt, s.anchor_dt)

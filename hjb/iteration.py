@@ -109,9 +109,8 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         )
     chi2 = disagreement(critic, anchors, s.anchor_stderr)
     anchored = chi2 > s.anchor_chi2 and (s.anchored_adam_steps > 0 or s.lbfgs_steps > 0)
-    progress.message(f"PI {it + 1}/{s.max_iterations} | anchors: T {anchors.horizon:.3g}, dt {anchors.dt:.3g}, "
-                     f"{anchors.paths} paths (se {np.mean(estimate.stderr) / critic.scale:.2e}·scale), χ² {chi2:.3g}" + (" > " if anchored else " ≤ ") + f"{s.anchor_chi2:g}"
-                     + (": anchored phase" if anchored else ""))
+    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, float(np.mean(estimate.stderr) / critic.scale),
+                     chi2, s.anchor_chi2, anchored)
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
         result = evaluate_policy(

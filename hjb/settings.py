@@ -54,7 +54,7 @@ class SolverSettings:
     anchors: int = 12
     anchor_paths: int = 64
     anchor_max_paths: int = 1024
-    anchor_stderr: float = 2e-3
+    anchor_stderr: float = 1e-3
     anchor_horizon: float | None = None
     anchor_tail: float = 5.0
     anchor_steps: int = 200

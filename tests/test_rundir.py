@@ -35,7 +35,7 @@ def test_save_writes_every_file_and_the_marker(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == RUN_FILES
     marker = json.loads((run / "hjb-run.json").read_text())
     assert marker["format"] == "hjb-run" and marker["format_version"] == 1
-    assert marker["status"] == "max_iterations" and marker["iterations"] == 1
+    assert marker["status"] == "not_converged" and marker["iterations"] == 1
     assert marker["problem"] == solution.problem.describe()
     assert (run / "problem.py").read_text() == LQR1D_FILE
     assert json.loads((run / "settings.json").read_text()) == TINY_SETTINGS.to_dict()

@@ -52,7 +52,7 @@ def hand_built(problem, kind: str = "greedy", settings: SolverSettings = TINY_SE
     if history is None:
         history = [{"iteration": 0, "hjb_residual_rms": 1.5, "value_change": float("inf"), "pde_loss": 0.1,
                     "anchor_loss": 0.2}]
-    return Solution(problem, critic, policy, history, settings, status="max_iterations")
+    return Solution(problem, critic, policy, history, settings, status="not_converged")
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -114,3 +114,18 @@ def test_the_loop_stops_when_converged_or_settled_on_a_plateau():
     assert iteration._done(record(large, settled, before_rms=1.01 * large), s)  # plateaued: stop, not converged
     assert not iteration._done(record(large, settled, before_rms=2 * large), s)  # still improving: go on
     assert not iteration._done(record(large, 10 * s.value_tol, before_rms=large), s)
+
+
+def test_finite_horizon_status_needs_a_small_residual_relative_to_the_rate():
+    from hjb.finite_horizon_solver import finite_horizon_status
+
+    s = SolverSettings()
+    first = {"value_change": math.inf, "hjb_residual_relative": 0.0}
+
+    def last(change, relative):
+        return [first, {"value_change": change, "hjb_residual_relative": relative}]
+
+    assert finite_horizon_status(last(0.1 * s.value_tol, 0.5 * s.residual_tol), s) == "converged"
+    assert finite_horizon_status(last(0.1 * s.value_tol, 5 * s.residual_tol), s) == "not_converged"
+    assert finite_horizon_status(last(10 * s.value_tol, 0.5 * s.residual_tol), s) == "not_converged"
+    assert finite_horizon_status([first], s) == "not_converged"
