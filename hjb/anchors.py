@@ -10,13 +10,16 @@ standard error (documented in SolverSettings):
   leaves free (Merton's x^λ± modes are martingales of a closed loop that does not contract in log x: only
   the discount hides them);
 - step dt = min(T/anchor_steps, COURANT/Lip(closed-loop drift)), at most anchor_max_steps steps;
-- paths: anchor_paths, then more (up to anchor_max_paths) until the standard error of the anchors' mean,
-  mean(se)/√n over the n anchors, is at most anchor_stderr × V's scale (the anchors pin a few modes and a
-  level together, so their joint error is what counts);
+- every anchor is measured on its own scale, max(|Â_i|, 10⁻³·V's spread): V can span orders of magnitude
+  over a box (Merton with γ = 3: x⁻² over [0.2, 12.5]), and one global scale would let the anchors where
+  |V| is small carry errors as large as V there;
+- paths: anchor_paths, then more (up to anchor_max_paths) until the relative standard error of the anchors'
+  mean, mean(se_i/scale_i)/√n over the n anchors, is at most anchor_stderr (the anchors pin a few modes and
+  a level together, so their joint error is what counts);
 - disagreement: χ² = mean((V_θ − Â − level)²/se²) with the best constant level removed (the level is set
-  in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
+  in closed form anyway) and se_i at least anchor_stderr × scale_i (the anchors are not meant to resolve V
   more finely, and their discretisation bias is not in se); above anchor_chi2 the anchors are imposed in
-  an anchored training phase.
+  an anchored training phase, and a run whose final χ² stays above it has not converged.
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ class Anchors:
     horizon: float
     dt: float
     paths: int
+    scale: np.ndarray
 
 
 def drift_lipschitz(problem: ControlProblem, policy, x: np.ndarray) -> float:
@@ -109,21 +113,28 @@ def estimate_anchors(
 
     paths = s.anchor_paths
     estimate = batch(paths, 0)
-    target = s.anchor_stderr * critic.scale * math.sqrt(len(x))
-    stderr = float(np.mean(estimate.stderr))
+    scale = local_scale(estimate.mean, critic.scale)
+    target = s.anchor_stderr * math.sqrt(len(x))
+    stderr = float(np.mean(estimate.stderr / scale))
     if math.isfinite(stderr) and stderr > target and paths < s.anchor_max_paths:
         extra = min(int(math.ceil(paths * (stderr / target) ** 2)), s.anchor_max_paths) - paths
         if extra > 0:
             estimate = _merge(estimate, paths, batch(extra, 7919), extra)
             paths += extra
-    return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths)
+            scale = local_scale(estimate.mean, critic.scale)
+    return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths, scale=scale)
+
+
+def local_scale(values: np.ndarray, spread: float) -> np.ndarray:
+    """Each anchor's own scale max(|Â_i|, 10⁻³·spread) (n,), spread V's scale over the box."""
+    return np.maximum(np.abs(np.nan_to_num(values, nan=spread)), 1e-3 * spread)
 
 
 def disagreement(critic: Critic, anchors: Anchors, floor: float) -> float:
     """χ² per anchor of V_θ against the anchors, the best constant level removed: mean((m − m̄_w)²/se²), with
-    se ≥ floor × V's scale."""
+    se_i ≥ floor × scale_i."""
     value = critic.value(torch.as_tensor(anchors.x, dtype=torch.float64)).numpy()
-    se = np.maximum(anchors.estimate.stderr, floor * critic.scale)
+    se = np.maximum(anchors.estimate.stderr, floor * anchors.scale)
     misfit = value - anchors.estimate.mean
     weights = 1.0 / se**2
     level = float(np.sum(weights * misfit) / np.sum(weights))

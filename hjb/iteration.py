@@ -109,14 +109,14 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         )
     chi2 = disagreement(critic, anchors, s.anchor_stderr)
     anchored = chi2 > s.anchor_chi2 and (s.anchored_adam_steps > 0 or s.lbfgs_steps > 0)
-    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, float(np.mean(estimate.stderr) / critic.scale),
+    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, float(np.mean(estimate.stderr / anchors.scale)),
                      chi2, s.anchor_chi2, anchored)
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
         result = evaluate_policy(
             problem, critic, policy, collocation, anchor_x, estimate.mean,
             adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
-            anchor_weight=s.anchor_weight, on_chunk=on_chunk,
+            anchor_weight=s.anchor_weight, anchor_scale=anchors.scale, on_chunk=on_chunk,
         )
         _check_finite(result, it, partial)
     solve_level(
@@ -129,9 +129,10 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         "pde_loss": result.pde_loss,
         "anchor_loss": float(np.mean(((critic.value(torch.as_tensor(anchor_x)).numpy() - estimate.mean)
                                       / critic.scale) ** 2)),
-        "anchor_stderr": float(np.mean(estimate.stderr) / critic.scale),
+        "anchor_stderr": float(np.mean(estimate.stderr / anchors.scale)),
         "anchor_chi2": chi2,
         "anchored_phase": anchored,
+        "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr),
         "anchor_paths": anchors.paths,
         "anchor_dt": anchors.dt,
         "anchor_horizon": anchors.horizon,
@@ -177,9 +178,11 @@ def _reward_scale(problem: ControlProblem, policy, x: np.ndarray) -> tuple[float
 
 
 def status(history: list[dict], s: SolverSettings) -> str:
-    """"converged" when the iterates settled (value or policy change below value_tol or policy_tol) and the last
-    relative HJB residual rms is at most residual_tol, else "not_converged"."""
-    converged = _settled(history, s) and history[-1]["hjb_residual_rms"] <= s.residual_tol
+    """"converged" when the iterates settled (value or policy change below value_tol or policy_tol), the last
+    relative HJB residual rms is at most residual_tol and the final V agrees with the last anchors (χ² at most
+    anchor_chi2: the residual cannot see what the PDE leaves free), else "not_converged"."""
+    converged = (_settled(history, s) and history[-1]["hjb_residual_rms"] <= s.residual_tol
+                 and history[-1].get("anchor_chi2_final", 0.0) <= s.anchor_chi2)
     return "converged" if converged else "not_converged"
 
 
@@ -189,10 +192,11 @@ def _settled(history: list[dict], s: SolverSettings) -> bool:
 
 
 def _done(history: list[dict], s: SolverSettings) -> bool:
-    """Stop once converged, or once settled with an HJB residual that improved by less than residual_plateau."""
+    """Stop once converged, or once settled, agreeing with the anchors, with an HJB residual that improved by less
+    than residual_plateau (while V disagrees with its anchors, further anchored phases may still mend it)."""
     if status(history, s) == "converged":
         return True
-    if len(history) < 2 or not _settled(history, s):
+    if len(history) < 2 or not _settled(history, s) or history[-1].get("anchor_chi2_final", 0.0) > s.anchor_chi2:
         return False
     last, before = history[-1], history[-2]
     residual_gain = (before["hjb_residual_rms"] - last["hjb_residual_rms"]) / max(before["hjb_residual_rms"], 1e-300)

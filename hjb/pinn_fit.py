@@ -35,9 +35,10 @@ class _LBFGSGuard:
 
 
 def set_lbfgs_budget(iterations: int) -> None:
-    """At most `iterations` L-BFGS iterations per DeepXDE L-BFGS training. set_LBFGS_options(maxiter=…) alone leaves
-    torch's per-step cap (iter_per_step) at the 1000 fixed when DeepXDE was imported, so a budget of 300 could run
-    1000 iterations."""
+    """About `iterations` L-BFGS iterations (fewer than twice that) per DeepXDE L-BFGS training: DeepXDE repeats
+    torch's L-BFGS step, each at most iter_per_step iterations, until `iterations` are reached.
+    set_LBFGS_options(maxiter=…) alone leaves iter_per_step at the 1000 fixed when DeepXDE was imported, so a
+    budget of 300 could run 1000 iterations."""
     options = dde.optimizers.config.LBFGS_options
     dde.optimizers.config.set_LBFGS_options(maxiter=iterations)
     options["iter_per_step"] = min(1000, iterations)

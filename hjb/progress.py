@@ -28,10 +28,10 @@ class Progress:
 
     def anchors(self, iteration: int, horizon: float, dt: float, paths: int, stderr: float, chi2: float, limit: float,
                 anchored: bool) -> None:
-        """The Feynman–Kac anchors of an iteration: horizon, step, paths, relative standard error, χ² against V."""
+        """The Feynman–Kac anchors of an iteration: horizon, step, paths, mean relative standard error, χ² against V."""
         verdict = f"χ² {chi2:.3g} > {limit:g}: anchored phase" if anchored else f"χ² {chi2:.3g} ≤ {limit:g}"
         self._print(f"PI {iteration + 1}/{self.total} | anchors: T {horizon:.3g}, dt {dt:.3g}, {paths} paths "
-                    f"(se {stderr:.2e}·scale), {verdict}")
+                    f"(relative se {stderr:.2e}), {verdict}")
 
     def iteration(self, record: dict) -> None:
         """A PI iteration finished (record from the solver history)."""

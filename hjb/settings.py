@@ -32,9 +32,11 @@ class SolverSettings:
     `actor_steps`), or auto (greedy when the problem declares one).
     Stopping: the iterates have settled when the relative change of the value or of the policy on the probe set
     is below `value_tol` or `policy_tol`. The status is `converged` when they settled and the HJB residual rms on
-    the probe set, relative to ρ·(V's spread there), is at most `residual_tol`; otherwise `not_converged`. After
-    `min_iterations` the loop stops once converged, or once settled with an HJB residual that improved by less
-    than `residual_plateau` (a fraction), or at `max_iterations`. `resample_fraction` of the collocation set is redrawn
+    the probe set, relative to ρ·(V's spread there), is at most `residual_tol` and V agrees with the last anchors
+    (χ² at most `anchor_chi2`: the residual cannot see what the PDE leaves free); otherwise `not_converged`. After
+    `min_iterations` the loop stops once converged, or once settled, agreeing with the anchors (final χ² at most
+    `anchor_chi2`), with an HJB residual that improved by less than `residual_plateau` (a fraction), or at
+    `max_iterations`. `resample_fraction` of the collocation set is redrawn
     ∝ |residual| each iteration.
     """
 
@@ -53,11 +55,11 @@ class SolverSettings:
     level_weight: float = 100.0
     anchors: int = 12
     anchor_paths: int = 64
-    anchor_max_paths: int = 1024
+    anchor_max_paths: int = 2048
     anchor_stderr: float = 1e-3
     anchor_horizon: float | None = None
     anchor_tail: float = 5.0
-    anchor_steps: int = 200
+    anchor_steps: int = 100
     anchor_dt: float | None = None
     anchor_max_steps: int = 2000
     anchor_weight: float = 0.1

@@ -103,6 +103,10 @@ def test_status_needs_settled_iterates_and_a_small_residual():
     assert iteration.status(record(large, settled, before_rms=large), s) == "not_converged"
     # A small residual with iterates still moving, or a first iteration (no change measured): not converged.
     assert iteration.status(record(small, 10 * s.value_tol), s) == "not_converged"
+    # Settled with a small residual, but V still disagrees with its Feynman–Kac anchors: a free mode, not converged.
+    disagreeing = record(small, settled)
+    disagreeing[-1]["anchor_chi2_final"] = 2 * s.anchor_chi2
+    assert iteration.status(disagreeing, s) == "not_converged"
     first = [{"hjb_residual_rms": small, "value_change": math.inf, "policy_change": math.inf}]
     assert iteration.status(first, s) == "not_converged"
 
