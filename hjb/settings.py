@@ -48,10 +48,10 @@ class SolverSettings:
     resample_fraction: float = 0.0
     adam_steps_first: int = 2000
     adam_steps: int = 300
-    pde_lbfgs_steps: int = 300
+    pde_lbfgs_steps: int = 1000
     anchored_adam_steps: int = 100
     learning_rate: float = 1e-3
-    lbfgs_steps: int = 300
+    lbfgs_steps: int = 1000
     level_weight: float = 100.0
     anchors: int = 12
     anchor_paths: int = 64
@@ -59,7 +59,7 @@ class SolverSettings:
     anchor_stderr: float = 1e-3
     anchor_horizon: float | None = None
     anchor_tail: float = 5.0
-    anchor_steps: int = 100
+    anchor_steps: int = 200
     anchor_dt: float | None = None
     anchor_max_steps: int = 2000
     anchor_weight: float = 0.1
@@ -74,7 +74,7 @@ class SolverSettings:
     value_tol: float = 1e-3
     policy_tol: float = 1e-3
     residual_plateau: float = 0.1
-    residual_tol: float = 1e-2
+    residual_tol: float = 5e-3
     probe_points: int = 1024
 
     def __post_init__(self):

@@ -98,7 +98,7 @@ def _hjb_legend(cases: list[dict]) -> list[str]:
     return [
         "Every HJB case runs at `SolverSettings()` as shipped. rel. residual rms: the last PI iteration's HJB residual "
         "rms on the probe set ÷ (ρ · standard deviation of V there). status: `converged` only when the iterates "
-        "settled and that residual is at most residual_tol (1e-2); otherwise `not_converged`, as measured.",
+        "settled, that residual is at most residual_tol (5e-3) and V agrees with its last Feynman–Kac anchors (χ² ≤ 4); otherwise `not_converged`, as measured.",
         "",
     ]
 
