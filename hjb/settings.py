@@ -69,7 +69,7 @@ class SolverSettings:
     actor_depth: int = 2
     actor_steps: int = 1500
     actor_learning_rate: float = 1e-3
-    max_iterations: int = 8
+    max_iterations: int = 12
     min_iterations: int = 2
     value_tol: float = 1e-3
     policy_tol: float = 1e-3

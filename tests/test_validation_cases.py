@@ -90,7 +90,7 @@ def test_report_has_one_table_per_kind_with_tolerances_and_verdicts():
 
 
 def test_tiny_diffusion_and_fokker_planck_cases_run_and_plot(tmp_path):
-    by_name = {case.name: case for case in suites.get_suite("quick")}
+    by_name = {case.name: case for case in suites.get_suite("full")}
     diffusion = dataclasses.replace(by_name["mixture1d"], settings=TINY, dsm_steps=200, samples=500,
                                     sampler_steps=50, identity_paths=200, identity_steps=50)
     density = dataclasses.replace(by_name["ou_fokker_planck"], settings=TINY)
