@@ -13,11 +13,11 @@ standard error (documented in SolverSettings):
 - every anchor is measured on V's scale (its spread over the box). Scales of their own, max(|Â_i|, 10⁻³·spread),
   were tried for a V spanning orders of magnitude (Merton with γ = 3, x⁻² over [0.2, 12.5]): they made that
   case no better (value error 2.9e-2 → 7.0e-2) and the seed cases worse (lqr1d_bounded 4.7e-4 → 2.4e-3);
-- paths: anchor_paths, then more (up to anchor_max_paths) until the relative standard error of the anchors'
-  mean, mean(se_i/scale_i)/√n over the n anchors, is at most anchor_stderr (the anchors pin a few modes and
+- paths: anchor_paths, then more (up to anchor_max_paths) until the standard error of the anchors' mean,
+  mean(se)/√n over the n anchors, is at most anchor_stderr × V's scale (the anchors pin a few modes and
   a level together, so their joint error is what counts);
 - disagreement: χ² = mean((V_θ − Â − level)²/se²) with the best constant level removed (the level is set
-  in closed form anyway) and se_i at least anchor_stderr × scale_i (the anchors are not meant to resolve V
+  in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
   more finely, and their discretisation bias is not in se); above anchor_chi2 the anchors are imposed in
   an anchored training phase, and a run whose final χ² stays above it has not converged.
 """
@@ -46,7 +46,6 @@ class Anchors:
     horizon: float
     dt: float
     paths: int
-    scale: np.ndarray
 
 
 def drift_lipschitz(problem: ControlProblem, policy, x: np.ndarray) -> float:
@@ -113,28 +112,21 @@ def estimate_anchors(
 
     paths = s.anchor_paths
     estimate = batch(paths, 0)
-    scale = local_scale(estimate.mean, critic.scale)
-    target = s.anchor_stderr * math.sqrt(len(x))
-    stderr = float(np.mean(estimate.stderr / scale))
+    target = s.anchor_stderr * critic.scale * math.sqrt(len(x))
+    stderr = float(np.mean(estimate.stderr))
     if math.isfinite(stderr) and stderr > target and paths < s.anchor_max_paths:
         extra = min(int(math.ceil(paths * (stderr / target) ** 2)), s.anchor_max_paths) - paths
         if extra > 0:
             estimate = _merge(estimate, paths, batch(extra, 7919), extra)
             paths += extra
-            scale = local_scale(estimate.mean, critic.scale)
-    return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths, scale=scale)
-
-
-def local_scale(values: np.ndarray, spread: float) -> np.ndarray:
-    """The scale each anchor is measured on (n,): V's spread over the box for all of them."""
-    return np.full(len(values), float(spread))
+    return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths)
 
 
 def disagreement(critic: Critic, anchors: Anchors, floor: float) -> float:
     """χ² per anchor of V_θ against the anchors, the best constant level removed: mean((m − m̄_w)²/se²), with
-    se_i ≥ floor × scale_i."""
+    se ≥ floor × V's scale."""
     value = critic.value(torch.as_tensor(anchors.x, dtype=torch.float64)).numpy()
-    se = np.maximum(anchors.estimate.stderr, floor * anchors.scale)
+    se = np.maximum(anchors.estimate.stderr, floor * critic.scale)
     misfit = value - anchors.estimate.mean
     weights = 1.0 / se**2
     level = float(np.sum(weights * misfit) / np.sum(weights))

@@ -81,35 +81,24 @@ def evaluate_policy(
     learning_rate: float,
     lbfgs_steps: int,
     anchor_weight: float,
-    anchor_scale: np.ndarray | None = None,
     chunk: int = 500,
     on_chunk=None,
 ) -> EvaluationResult:
-    """Train the critic (warm-started) on the policy-evaluation residual plus the anchors, each anchor's misfit
-    divided by its anchor_scale (n,) (default: V's scale), weighted by anchor_weight.
+    """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
 
     Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last finite
     weights (the caller names the PI iteration).
     """
     scale = critic.scale
-    n = len(anchor_x)
-    local = torch.as_tensor(np.full(n, scale) if anchor_scale is None else anchor_scale, dtype=torch.float64)[:, None]
-
-    def relative(inputs, outputs, X):
-        # DeepXDE puts the points of the (only) condition first in the training set: rows [0, n) are the anchors.
-        return outputs[:n] / local
-
-    bc = dde.icbc.PointSetOperatorBC(anchor_x, (np.asarray(anchor_v, dtype=float) / local[:, 0].numpy())[:, None],
-                                     relative)
+    # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
+    bc = dde.icbc.PointSetBC(anchor_x, np.asarray(anchor_v, dtype=float).reshape(-1, 1), component=0)
     geometry = critic.box.to_deepxde()
     data = dde.data.PDE(
         geometry, evaluation_pde(problem, policy, scale), [bc],
         num_domain=0, num_boundary=0, anchors=np.asarray(collocation, dtype=np.float64), num_test=None,
     )
-    if not np.array_equal(data.train_x[:n], np.asarray(anchor_x, dtype=data.train_x.dtype)):
-        raise RuntimeError("DeepXDE no longer puts the condition's points first; the anchor weighting needs them there")
     model = dde.Model(data, critic.net)
-    weights = [1.0, anchor_weight]
+    weights = [1.0, anchor_weight / scale**2]
     anchor_weight = anchor_weight or 1.0  # for reporting the anchor misfit when it is not trained
     last = {"losses": (math.nan, math.nan), "steps": 0}
 

@@ -109,14 +109,14 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         )
     chi2 = disagreement(critic, anchors, s.anchor_stderr)
     anchored = chi2 > s.anchor_chi2 and (s.anchored_adam_steps > 0 or s.lbfgs_steps > 0)
-    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, float(np.mean(estimate.stderr / anchors.scale)),
+    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, float(np.mean(estimate.stderr) / critic.scale),
                      chi2, s.anchor_chi2, anchored)
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
         result = evaluate_policy(
             problem, critic, policy, collocation, anchor_x, estimate.mean,
             adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
-            anchor_weight=s.anchor_weight, anchor_scale=anchors.scale, on_chunk=on_chunk,
+            anchor_weight=s.anchor_weight, on_chunk=on_chunk,
         )
         _check_finite(result, it, partial)
     solve_level(
@@ -129,7 +129,7 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         "pde_loss": result.pde_loss,
         "anchor_loss": float(np.mean(((critic.value(torch.as_tensor(anchor_x)).numpy() - estimate.mean)
                                       / critic.scale) ** 2)),
-        "anchor_stderr": float(np.mean(estimate.stderr / anchors.scale)),
+        "anchor_stderr": float(np.mean(estimate.stderr) / critic.scale),
         "anchor_chi2": chi2,
         "anchored_phase": anchored,
         "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr),
