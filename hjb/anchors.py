@@ -5,8 +5,8 @@ standard error (documented in SolverSettings):
 - horizon T = anchor_tail · min(1/ρ, 1/κ), κ the contraction rate of the closed-loop drift in the box's
   coordinates (log x on log boxes; no contraction: T = anchor_tail/ρ): either the bootstrapped tail
   e^{−ρT}·V(X_T) weighs only e^{−anchor_tail} of V, or the closed loop has contracted for anchor_tail of its
-  time constants, so that X_T has forgotten its start and the tail's error is a constant, which the
-  closed-form level absorbs (hjb.evaluation.solve_level). Either way the anchors see what the evaluation PDE
+  time constants, so that X_T has forgotten its start and the tail's error is a constant: the anchors are
+  compared and imposed with their level removed (the PDE sets V's level: hjb.evaluation.solve_level). Either way the anchors see what the evaluation PDE
   leaves free (Merton's x^λ± modes are martingales of a closed loop that does not contract in log x: only
   the discount hides them);
 - step dt = min(T/anchor_steps, COURANT/Lip(closed-loop drift)), at most anchor_max_steps steps;
@@ -91,43 +91,47 @@ def horizon_and_step(problem: ControlProblem, policy, probe: np.ndarray, s: Solv
     return horizon, max(dt, horizon / s.anchor_max_steps)
 
 
-def _merge(a: MonteCarloEstimate, n_a: int, b: MonteCarloEstimate, n_b: int) -> MonteCarloEstimate:
-    """The pooled estimate of two independent batches of n_a and n_b paths."""
-    n = n_a + n_b
-    mean = (n_a * a.mean + n_b * b.mean) / n
-    stderr = np.sqrt((n_a * a.stderr) ** 2 + (n_b * b.stderr) ** 2) / n
-    return MonteCarloEstimate(mean=mean, stderr=stderr)
-
-
 def estimate_anchors(
     problem: ControlProblem, policy, critic: Critic, x: np.ndarray, probe: np.ndarray, s: SolverSettings,
     noise_dim: int, seed: int,
 ) -> Anchors:
-    """Feynman–Kac values of V^α at x (n, d), with the critic as tail and control variate, to the target error."""
+    """Feynman–Kac values of V^α at x (n, d), with the critic as tail and control variate, to the target error.
+    Every call with one seed draws the same Brownian paths (common random numbers): from one PI iteration to the
+    next the anchors then change with the policy and the critic, not with fresh noise."""
     horizon, dt = horizon_and_step(problem, policy, probe, s)
 
-    def batch(paths: int, offset: int) -> MonteCarloEstimate:
+    def batch(paths: int) -> MonteCarloEstimate:
         return feynman_kac(problem, policy, x, paths=paths, horizon=horizon, dt=dt, tail=critic.value,
-                           gradient=critic.value_derivatives, noise_dim=noise_dim, seed=seed + offset)
+                           gradient=critic.value_derivatives, noise_dim=noise_dim, seed=seed)
 
     paths = s.anchor_paths
-    estimate = batch(paths, 0)
+    estimate = batch(paths)
     target = s.anchor_stderr * critic.scale * math.sqrt(len(x))
     stderr = float(np.mean(estimate.stderr))
     if math.isfinite(stderr) and stderr > target and paths < s.anchor_max_paths:
-        extra = min(int(math.ceil(paths * (stderr / target) ** 2)), s.anchor_max_paths) - paths
-        if extra > 0:
-            estimate = _merge(estimate, paths, batch(extra, 7919), extra)
-            paths += extra
+        more = min(int(math.ceil(paths * (stderr / target) ** 2)), s.anchor_max_paths)
+        if more > paths:  # the same seed: the first `paths` paths again, and more of them
+            paths, estimate = more, batch(more)
     return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths)
+
+
+def _misfit(critic: Critic, anchors: Anchors, floor: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(m, se, m̄): misfit m = V_θ − Â at the anchors (n,), se ≥ floor × V's scale, and the se-weighted mean m̄."""
+    value = critic.value(torch.as_tensor(anchors.x, dtype=torch.float64)).numpy()
+    se = np.maximum(anchors.estimate.stderr, floor * critic.scale)
+    misfit = value - anchors.estimate.mean
+    weights = 1.0 / se**2
+    return misfit, se, float(np.sum(weights * misfit) / np.sum(weights))
 
 
 def disagreement(critic: Critic, anchors: Anchors, floor: float) -> float:
     """χ² per anchor of V_θ against the anchors, the best constant level removed: mean((m − m̄_w)²/se²), with
     se ≥ floor × V's scale."""
-    value = critic.value(torch.as_tensor(anchors.x, dtype=torch.float64)).numpy()
-    se = np.maximum(anchors.estimate.stderr, floor * critic.scale)
-    misfit = value - anchors.estimate.mean
-    weights = 1.0 / se**2
-    level = float(np.sum(weights * misfit) / np.sum(weights))
+    misfit, se, level = _misfit(critic, anchors, floor)
     return float(np.mean(((misfit - level) / se) ** 2))
+
+
+def level_free_targets(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray:
+    """Â + m̄_w (n,): the anchors moved to V_θ's level, so that imposing them changes V's shape and not its level
+    (the PDE fixes the level; the anchors' own carries their tail's error and their noise)."""
+    return anchors.estimate.mean + _misfit(critic, anchors, floor)[2]

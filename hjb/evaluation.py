@@ -83,10 +83,12 @@ def evaluate_policy(
     anchor_weight: float,
     chunk: int = 500,
     on_chunk=None,
+    fit_tol: float | None = None,
 ) -> EvaluationResult:
     """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
 
-    Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last finite
+    With fit_tol, L-BFGS stops once the loss is at most fit_tol² (a relative PDE residual rms of fit_tol) or
+    has stalled. Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last finite
     weights (the caller names the PI iteration).
     """
     scale = critic.scale
@@ -109,43 +111,24 @@ def evaluate_policy(
 
     try:
         _, steps = fit(model, critic, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=learning_rate,
-                       iteration=0, loss_weights=weights, on_chunk=reported, chunk=chunk)
+                       iteration=0, loss_weights=weights, on_chunk=reported, chunk=chunk,
+                       loss_target=None if fit_tol is None else fit_tol**2)
     except TrainingDivergedError:
         return EvaluationResult(*last["losses"], last["steps"], finite=False)
     losses = last["losses"]
     return EvaluationResult(*losses, steps, finite=True)
 
 
-def solve_level(
-    problem: ControlProblem,
-    critic: Critic,
-    policy,
-    collocation: np.ndarray,
-    anchor_x: np.ndarray,
-    anchor_v: np.ndarray,
-    *,
-    weight: float,
-    tail_discount: float,
-    tail_shift: float,
-) -> float:
-    """Shift V by the exact minimiser δ of mean(R + ρδ)²/ρ² + w·mean((V_a − Â(δ))/g + δ)² over constants.
-
-    The anchors Â were bootstrapped with e^{−ρT}·V(X_T) from the critic as it was then; the critic has
-    since moved by `tail_shift` on average and moves by δ now, so Â(δ) = Â + e^{−ρT}(tail_shift + δ): a
-    shift δ moves the anchors' misfit by g·δ, g = 1 − e^{−ρT}. Measured in units of the level (÷ g), the
-    anchors weigh w whatever the horizon, and with m̄ = mean(V_a − Â) − e^{−ρT}·tail_shift:
-    δ = −(mean R/ρ + w·m̄/g) / (1 + w). The level enters the residual only through ρV, the stiffest
-    direction for the optimisers; this closed form makes it exact and consistent with the Monte Carlo
-    anchors. Returns δ.
-    """
+def solve_level(problem: ControlProblem, critic: Critic, policy, collocation: np.ndarray) -> float:
+    """Shift V by δ = −mean(R)/ρ, the constant minimising mean(R + ρδ)² over the collocation points (n, d), R the
+    evaluation residual. The level enters the residual only through ρV, the stiffest direction for the
+    optimisers, and the PDE fixes it (ρ > 0: a constant is never a free mode); the anchors' level is not used,
+    their bootstrapped tail and Monte Carlo noise make it the less accurate one. Returns δ."""
     x = torch.as_tensor(collocation, dtype=torch.float64)
     V, dV, d2V = critic.derivatives(x)
     with torch.no_grad():
         mean_residual = float(evaluation_residual(problem, x, V, dV, d2V, policy(x)).mean())
-        Va = critic.value(torch.as_tensor(anchor_x, dtype=torch.float64)).numpy()
-    g = 1.0 - tail_discount
-    misfit = float(np.mean(Va - anchor_v)) - tail_discount * tail_shift if len(anchor_v) else 0.0
-    shift = -(mean_residual / problem.discount + weight * misfit / g) / (1.0 + weight)
+    shift = -mean_residual / problem.discount
     with torch.no_grad():
         critic.net.v_offset += shift
     return shift

@@ -10,6 +10,7 @@ import torch
 from hjb.pdes.problem import ControlProblem
 
 Tensor = torch.Tensor
+BLOCK = 64  # paths per noise stream: path j's Brownian increments depend on (seed, j) alone, not on `paths`
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,17 @@ def feynman_kac(
     first- or second-order martingale control variate (unbiased whatever its accuracy); outside the box
     it continues V's Taylor polynomial about the clipped state (extended_derivatives).
     With richardson=True the step dt and dt/2 run on the same Brownian paths and 2·V_{dt/2} − V_dt
-    removes the O(dt) weak error of Euler–Maruyama.
+    removes the O(dt) weak error of Euler–Maruyama. Path j's noise comes from stream (seed, j // BLOCK): the
+    same seed gives the same paths whatever `paths` is (common random numbers across calls).
     """
     x0 = np.asarray(x0, dtype=float)
     n, d = x0.shape
     k = noise_dim if noise_dim is not None else problem.check_shapes()
     steps = max(int(round(horizon / dt)), 1)
-    gen = torch.Generator().manual_seed(int(seed))
-    start = torch.as_tensor(np.repeat(x0, paths, axis=0), dtype=torch.float64)
+    blocks = [(torch.Generator().manual_seed(int(seed) * 1_000_003 + b), min(BLOCK, paths - b * BLOCK))
+              for b in range(-(-paths // BLOCK))]
+    # Rows are path-major (row j·n + i: path j from x0[i]), so that a block of paths is a slice of rows.
+    start = torch.as_tensor(np.tile(x0, (paths, 1)), dtype=torch.float64)
     lo = torch.as_tensor(problem.domain.lo, dtype=torch.float64)
     hi = torch.as_tensor(problem.domain.hi, dtype=torch.float64)
 
@@ -128,9 +132,11 @@ def feynman_kac(
     fine = _Path(problem, start, fine_dt, clip, policy, gradient)
     coarse = _Path(problem, start, dt, clip, policy, gradient) if richardson else None
     for _ in range(steps):
-        dW1 = torch.randn(n * paths, k, generator=gen, dtype=torch.float64) * np.sqrt(fine_dt)
+        dW = torch.cat([torch.randn(2 if richardson else 1, BLOCK * n, k, generator=gen, dtype=torch.float64)[:, :size * n]
+                        for gen, size in blocks], dim=1) * np.sqrt(fine_dt)
+        dW1 = dW[0]
         if richardson:
-            dW2 = torch.randn(n * paths, k, generator=gen, dtype=torch.float64) * np.sqrt(fine_dt)
+            dW2 = dW[1]
             fine.step(dW1)
             fine.step(dW2)
             coarse.step(dW1 + dW2)
@@ -140,5 +146,5 @@ def feynman_kac(
     if richardson:
         # Same Brownian paths at dt and dt/2: 2·V_{dt/2} − V_dt cancels the O(dt) weak error.
         samples = 2.0 * samples - coarse.value(tail)
-    samples = samples.reshape(n, paths).numpy()
+    samples = samples.reshape(paths, n).T.numpy()
     return MonteCarloEstimate(mean=samples.mean(axis=1), stderr=samples.std(axis=1, ddof=1) / np.sqrt(paths))

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from hjb.admissibility import check_start
-from hjb.anchors import disagreement, estimate_anchors
+from hjb.anchors import disagreement, estimate_anchors, level_free_targets
 from hjb.critic import Critic
 from hjb.errors import ProblemError, TrainingDivergedError
 from hjb.evaluation import evaluate_policy, solve_level
@@ -88,19 +88,18 @@ def solve(
 
 def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial) -> dict:
     """Policy evaluation of α_k: the PINN on the linear PDE (warm-started from V_{k−1}), Feynman–Kac anchors,
-    an anchored phase when V disagrees with them beyond their standard errors, then V's level in closed form."""
+    an anchored phase (anchors at V's level) when V's shape disagrees with them beyond their standard errors,
+    then V's level in closed form from the PDE."""
     on_chunk = functools.partial(progress.training, it)
     # Unanchored phase: the PDE alone moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail
     # below is bootstrapped from the new policy's value and not the old one's.
     result = evaluate_policy(
         problem, critic, policy, collocation, anchor_x, np.zeros(len(anchor_x)),
         adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, learning_rate=s.learning_rate,
-        lbfgs_steps=s.pde_lbfgs_steps, anchor_weight=0.0, on_chunk=on_chunk,
+        lbfgs_steps=s.pde_lbfgs_steps, anchor_weight=0.0, on_chunk=on_chunk, fit_tol=s.fit_tol,
     )
     _check_finite(result, it, partial)
-    collocation_t = torch.as_tensor(collocation, dtype=torch.float64)
-    value_at_anchoring = critic.value(collocation_t)
-    anchors = estimate_anchors(problem, policy, critic, anchor_x, probe[:128], s, noise_dim, seed=s.seed * 1000 + it)
+    anchors = estimate_anchors(problem, policy, critic, anchor_x, probe[:128], s, noise_dim, seed=s.seed * 1000)
     estimate = anchors.estimate
     if not np.all(np.isfinite(estimate.mean)):
         raise TrainingDivergedError(
@@ -114,16 +113,12 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
         result = evaluate_policy(
-            problem, critic, policy, collocation, anchor_x, estimate.mean,
+            problem, critic, policy, collocation, anchor_x, level_free_targets(critic, anchors, s.anchor_stderr),
             adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
-            anchor_weight=s.anchor_weight, on_chunk=on_chunk,
+            anchor_weight=s.anchor_weight, on_chunk=on_chunk, fit_tol=s.fit_tol,
         )
         _check_finite(result, it, partial)
-    solve_level(
-        problem, critic, policy, collocation, anchor_x, estimate.mean, weight=s.level_weight,
-        tail_discount=float(np.exp(-problem.discount * anchors.horizon)),
-        tail_shift=float((critic.value(collocation_t) - value_at_anchoring).mean()),
-    )
+    solve_level(problem, critic, policy, collocation)
     return {
         "iteration": it,
         "pde_loss": result.pde_loss,

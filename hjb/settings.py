@@ -16,18 +16,20 @@ class SolverSettings:
 
     Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
-    first PI iteration, `adam_steps` later, `learning_rate`; then `pde_lbfgs_steps` L-BFGS). Then the
+    first PI iteration, `adam_steps` later, `learning_rate`; then at most `pde_lbfgs_steps` L-BFGS, which stops
+    once the PDE residual rms on the collocation points, relative to ρ·V's scale, is at most `fit_tol`, or when
+    400 iterations lower the loss by less than 2%). Then the
     Feynman–Kac anchors (hjb.anchors): `anchors` points, each the mean of at least `anchor_paths` paths,
     more (up to `anchor_max_paths`) until the standard error of their mean (mean se/√anchors) is at most
     `anchor_stderr` × V's scale;
     horizon `anchor_horizon`, by default `anchor_tail`/ρ (the bootstrapped tail weighs e^{−anchor_tail});
     step min(T/`anchor_steps`, 0.05/Lip(closed-loop drift), `anchor_dt` if set), at least T/`anchor_max_steps`;
     Richardson-corrected. When V_θ disagrees with the anchors beyond their standard errors (χ² per anchor,
-    level removed, above `anchor_chi2`), an anchored phase imposes them (`anchored_adam_steps` Adam, at most
-    `lbfgs_steps` L-BFGS iterations, weight `anchor_weight` relative to the PDE residual): this pins what
-    the evaluation PDE leaves free on a truncated box (Merton's x^λ± modes). Finally the offset of V is set
-    in closed form to the best constant shift for the PDE residual plus the anchors weighted by
-    `level_weight` (tail-consistent: see hjb.evaluation.solve_level).
+    level removed, above `anchor_chi2`), an anchored phase imposes them at V's level (`anchored_adam_steps` Adam,
+    at most `lbfgs_steps` L-BFGS iterations, stopping likewise, weight `anchor_weight` relative to the PDE
+    residual): this pins what the evaluation PDE leaves free on a
+    truncated box (Merton's x^λ± modes). Finally the offset of V is set in closed form to the constant shift
+    that zeroes the mean PDE residual (hjb.evaluation.solve_level).
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q for
     `actor_steps`), or auto (greedy when the problem declares one).
     Stopping: the iterates have settled when the relative change of the value or of the policy on the probe set
@@ -52,7 +54,7 @@ class SolverSettings:
     anchored_adam_steps: int = 100
     learning_rate: float = 1e-3
     lbfgs_steps: int = 1000
-    level_weight: float = 100.0
+    fit_tol: float = 2e-4
     anchors: int = 12
     anchor_paths: int = 64
     anchor_max_paths: int = 2048
@@ -91,10 +93,8 @@ class SolverSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
-        if not self.level_weight >= 0:
-            raise ProblemError(f"setting level_weight must be ≥ 0; got {self.level_weight!r}")
         for name in ("learning_rate", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol", "anchor_stderr",
-                     "anchor_tail", "anchor_chi2", "residual_tol"):
+                     "anchor_tail", "anchor_chi2", "residual_tol", "fit_tol"):
             if not getattr(self, name) > 0:
                 raise ProblemError(f"setting {name} must be > 0; got {getattr(self, name)!r}")
         for name in ("anchor_horizon", "anchor_dt"):

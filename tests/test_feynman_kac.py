@@ -143,6 +143,28 @@ def test_feynman_kac_is_deterministic_per_seed():
     assert abs(a.mean[0] - c.mean[0]) < 4 * np.hypot(a.stderr[0], c.stderr[0])
 
 
+def test_a_path_is_the_same_whatever_the_number_of_paths():
+    """Common random numbers: path j's noise depends on (seed, j) only. The samples' sum and sum of squares
+    follow from mean and standard error; n + 1 paths must add exactly one sample to the n paths' sums, within a
+    block of 64 paths and across two."""
+    problem = seed_lqr()
+    _, policy, tail, _, *_ = _lqr_pieces(problem)
+    x0 = np.array([[0.7], [-0.3]])
+
+    def sums(paths):
+        e = feynman_kac(problem, policy, x0, paths=paths, horizon=0.5, dt=0.05, tail=tail, seed=11)
+        variance = e.stderr**2 * paths
+        return paths * e.mean, (paths - 1) * variance + paths * e.mean**2
+
+    for n in (2, 63, 64):
+        (s1, q1), (s2, q2), (s3, q3) = sums(n), sums(n + 1), sums(n + 2)
+        new1, new2 = s2 - s1, s3 - s2  # sample n, sample n + 1
+        np.testing.assert_allclose(q2, q1 + new1**2, rtol=1e-9)
+        np.testing.assert_allclose(q3, q2 + new2**2, rtol=1e-9)
+        assert np.all(np.abs(new1 - new2) > 1e-6)
+
+
+
 # ---------------------------------------------------------------- an uncontrolled OU process (d = 1, k = 2)
 
 THETA, SIG1, SIG2, RHO = 1.0, 0.4, 0.3, 0.5

@@ -20,3 +20,48 @@ def test_lbfgs_runs_at_most_its_budget(budget):
     # torch's L-BFGS until the iterations reach the budget, and one call may stop early on its evaluation cap and
     # the next overshoot: fewer than twice the budget in all.
     assert result.finite and budget - 1 <= result.steps < 2 * budget
+
+
+def test_lbfgs_stops_at_the_fit_tolerance():
+    """With fit_tol, L-BFGS stops once the PDE residual rms meets it, well inside its budget; from the same start
+    without the tolerance it runs on to a far smaller loss."""
+    import torch
+
+    problem = seed_lqr()
+    x = problem.domain.sample(64, "sobol", seed=0)
+
+    def fit(**kwargs):
+        torch.manual_seed(0)
+        critic = Critic(problem.domain, 16, 2)
+        critic.set_output_scale(-1.0, 1.0)
+        return evaluate_policy(problem, critic, InitialPolicy(problem), x, x[:2], np.zeros(2), adam_steps=0,
+                               learning_rate=1e-3, anchor_weight=0.0, **kwargs)
+
+    early = fit(lbfgs_steps=2000, fit_tol=1e-2)
+    assert early.finite and early.pde_loss <= 1e-4 and early.steps < 1000
+    full = fit(lbfgs_steps=early.steps + 300)
+    assert full.pde_loss < 1e-2 * early.pde_loss
+
+
+def test_solve_level_zeroes_the_mean_residual():
+    """ρV enters the evaluation residual linearly: the closed-form shift −mean(R)/ρ leaves mean(R) = 0."""
+    import torch
+
+    from hjb.evaluation import solve_level
+    from hjb.pdes.residuals import evaluation_residual
+
+    problem = seed_lqr()
+    critic = Critic(problem.domain, 16, 2)
+    critic.set_output_scale(-1.0, 1.0)
+    x = problem.domain.sample(64, "sobol", seed=0)
+    policy = InitialPolicy(problem)
+
+    def mean_residual():
+        xt = torch.as_tensor(x)
+        V, dV, d2V = critic.derivatives(xt)
+        return float(evaluation_residual(problem, xt, V, dV, d2V, policy(xt)).mean())
+
+    before = mean_residual()
+    shift = solve_level(problem, critic, policy, x)
+    assert abs(before) > 0.1 and shift == pytest.approx(-before / problem.discount, rel=1e-12)
+    assert abs(mean_residual()) < 1e-10 * abs(before)
