@@ -11,6 +11,18 @@ from hjb.pdes.generator import value_derivatives
 Tensor = torch.Tensor
 
 
+class _OutputAffine:
+    """(x, y) ↦ offset + scale·y with the offset and scale of `net`. An object and not a closure: a deep copy of the
+    network then reads its own offset and scale (a copied closure would keep reading the original's, so a frozen
+    greedy policy would follow every later rescale of the live critic)."""
+
+    def __init__(self, net):
+        self.net = net
+
+    def __call__(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.net.v_offset + self.net.v_scale * y
+
+
 class Critic:
     """V_θ(x) = offset + scale · N_θ(z(x)), z mapping the box onto [−1, 1]^d (through log x on log boxes).
 
@@ -34,9 +46,8 @@ class Critic:
             u = torch.log(x) if log else x
             return 2.0 * (u - lo) / (hi - lo) - 1.0
 
-        net = self.net
         self.net.apply_feature_transform(features)
-        self.net.apply_output_transform(lambda x, y: net.v_offset + net.v_scale * y)
+        self.net.apply_output_transform(_OutputAffine(self.net))
 
     @property
     def scale(self) -> float:
