@@ -99,10 +99,12 @@ def estimate_anchors(
     Every call with one seed draws the same Brownian paths (common random numbers): from one PI iteration to the
     next the anchors then change with the policy and the critic, not with fresh noise."""
     horizon, dt = horizon_and_step(problem, policy, probe, s)
+    # The derivatives along the paths (greedy policy, control variate) dominate the cost: float32 halves it.
+    rollout_policy, twin = policy.single_precision(), critic.single_precision()
 
     def batch(paths: int) -> MonteCarloEstimate:
-        return feynman_kac(problem, policy, x, paths=paths, horizon=horizon, dt=dt, tail=critic.value,
-                           gradient=critic.value_derivatives, noise_dim=noise_dim, seed=seed)
+        return feynman_kac(problem, rollout_policy, x, paths=paths, horizon=horizon, dt=dt, tail=critic.value,
+                           gradient=twin.value_derivatives, noise_dim=noise_dim, seed=seed)
 
     paths = s.anchor_paths
     estimate = batch(paths)

@@ -26,6 +26,9 @@ class InitialPolicy:
         with torch.no_grad():
             return self.problem.initial_policy(x)
 
+    def single_precision(self) -> InitialPolicy:
+        return self
+
 
 class GreedyPolicy:
     """α(x) = argmax_a {r + L^a V_k} by the problem's closed form, V_k a frozen copy of the critic."""
@@ -42,6 +45,12 @@ class GreedyPolicy:
             d2V = torch.zeros(x.shape[0], x.shape[1], x.shape[1], dtype=x.dtype)
         with torch.no_grad():
             return greedy(self.problem, x, dV, d2V)
+
+    def single_precision(self) -> GreedyPolicy:
+        """The same policy from a float32 copy of V_k (Critic.single_precision), for Monte Carlo rollouts."""
+        twin = copy.copy(self)
+        twin.critic = self.critic.single_precision()
+        return twin
 
     def differentiable(self, x: Tensor) -> Tensor:
         """α(x) (n, m) with its graph in x (x must require grad): the Fokker–Planck operator needs ∂α/∂x."""
@@ -73,6 +82,9 @@ class ActorPolicy:
     def __call__(self, x: Tensor) -> Tensor:
         with torch.no_grad():
             return self.net(x)
+
+    def single_precision(self) -> ActorPolicy:
+        return self  # one small network's forward pass: nothing to gain
 
     def state(self) -> dict:
         return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
