@@ -35,7 +35,7 @@ def test_single_precision_twin_agrees_to_float32_and_returns_float64():
         critic.set_output_scale(-3.0, 2.0)
         twin = critic.single_precision()
         x = torch.as_tensor(box.sample(256, "uniform", seed=2))
-        for exact, single in zip(critic.derivatives(x), twin.derivatives(x)):
+        for exact, single in zip(critic.derivatives(x), twin.derivatives(x), strict=True):
             assert single.dtype == torch.float64
             error = float((single - exact).abs().max() / exact.abs().max())
             assert 0 < error < 1e-5  # float32 rounding: not zero, not more
