@@ -25,7 +25,7 @@ from hjb.pdes.fokker_planck import (
 )
 from hjb.pinn_fit import fit
 from hjb.progress import Progress
-from hjb.settings import SolverSettings
+from hjb.settings import FOKKER_PLANCK_SETTINGS, SolverSettings
 from hjb.spacetime_net import SpaceTimeNet
 
 Tensor = torch.Tensor
@@ -82,7 +82,7 @@ def solve_fokker_planck(
     progress: Progress | bool = True,
 ) -> DensitySolution:
     """Fit q = log p to (∂_t p − L*p)/p = 0 on the cylinder with q(·, t0) = log p_0 hard-wired; coefficients(x) = (f (n, d), Σ (n, d, k)) of the closed loop (hjb.pdes.fokker_planck.closed_loop)."""
-    s = settings or SolverSettings()
+    s = settings or FOKKER_PLANCK_SETTINGS
     if not isinstance(progress, Progress):
         progress = Progress(1, enabled=bool(progress), label="fokker-planck")
     seed_everything(s.seed)
@@ -134,7 +134,7 @@ def solve_stationary_fokker_planck(
 ) -> StationaryDensitySolution:
     """Fit log p = N_θ to L*p/p = 0 on the box (the equation fixes p up to a factor), then normalise ∫p = 1
     by quadrature on per_axis^d points. Output scale of N_θ: 5 (log-densities span O(10) over ±4 std)."""
-    s = settings or SolverSettings()
+    s = settings or FOKKER_PLANCK_SETTINGS
     if not isinstance(progress, Progress):
         progress = Progress(1, enabled=bool(progress), label="stationary-fokker-planck")
     seed_everything(s.seed)

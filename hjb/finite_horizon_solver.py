@@ -27,7 +27,7 @@ from hjb.pdes.finite_horizon import (
 from hjb.pdes.generator import space_time_derivatives
 from hjb.pinn_fit import fit
 from hjb.progress import Progress
-from hjb.settings import SolverSettings
+from hjb.settings import SolverSettings, default_settings
 from hjb.spacetime_net import SpaceTimeNet
 
 Tensor = torch.Tensor
@@ -138,7 +138,7 @@ def solve_finite_horizon(
     """
     if start not in ("hjb", "policy"):
         raise ProblemError(f"start must be 'hjb' or 'policy'; got {start!r}")
-    s = settings or SolverSettings()
+    s = settings or default_settings(problem)
     if problem.greedy_action is None:
         raise ProblemError(f"finite-horizon problem {problem.name!r} needs a greedy_action for policy improvement")
     if not isinstance(progress, Progress):

@@ -11,7 +11,7 @@ from hjb.iteration import solve
 from hjb.pdefile import load_problem
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.rundir import save_run
-from hjb.settings import SolverSettings
+from hjb.settings import default_settings
 from hjb.solution import RUN_MARKER, Solution
 
 
@@ -31,7 +31,7 @@ def solve_file(
     re-raised with `.run_dir` set to where it went (None when there was nothing to save).
     """
     problem, settings = load_problem(path)
-    settings = settings or SolverSettings()
+    settings = settings or default_settings(problem)
     if seed is not None:
         settings = settings.replace(seed=seed)
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(problem.name)

@@ -10,7 +10,7 @@ from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.lqr import StochasticLQR, seed_lqr
 from hjb.pdes.merton import Merton
 from hjb.pdes.noising import VPNoising
-from hjb.settings import SolverSettings
+from hjb.settings import DIFFUSION_SETTINGS, FOKKER_PLANCK_SETTINGS, SolverSettings
 from hjb.validation.bounded_lqr import bounded_lqr_solution
 from hjb.validation.cases import Case, ValidationCase
 from hjb.validation.density_cases import FokkerPlanckCase, StationaryLawCase
@@ -18,16 +18,9 @@ from hjb.validation.diffusion_case import DiffusionCase
 from hjb.validation.merton import merton_solution
 from hjb.validation.riccati import lqr_solution
 
-# Settings of the Fokker–Planck and diffusion solvers, per case. The infinite-horizon HJB cases run at
-# SolverSettings() as shipped: a case declares only facts of its problem (box, action bounds, initial policy).
-SETTINGS: dict[str, SolverSettings] = {
-    "ou_fokker_planck": SolverSettings(width=32, collocation=512, adam_steps_first=1000, pde_lbfgs_steps=500),
-    "lqr2d_stationary_law": SolverSettings(width=48, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000),
-    "mixture1d": SolverSettings(width=32, collocation=1024, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
-                                max_iterations=4, value_tol=1e-4),
-    "mixture2d": SolverSettings(width=48, collocation=2048, adam_steps_first=1000, adam_steps=500, pde_lbfgs_steps=500,
-                                max_iterations=4, value_tol=1e-4),
-}
+# Every case runs at its solver's defaults (hjb.settings): SolverSettings() for the HJB cases, FOKKER_PLANCK_SETTINGS
+# and DIFFUSION_SETTINGS for the density cases. A case declares only facts of its problem (box, action bounds,
+# initial policy, noising schedule).
 NOISING = VPNoising(0.5, 4.0, 2.0)  # β from 0.5 to 4 over T = 2: p_T within 1.2e-2 of N(0, I) in covariance
 
 
@@ -107,7 +100,7 @@ def _case(name, factory, reference, box, points, **tolerances) -> ValidationCase
 
 def _ou_fokker_planck() -> FokkerPlanckCase:
     return FokkerPlanckCase("ou_fokker_planck", ou_process, (1.0,), ((0.25**2,),), Box(-2.0, 3.0), 1.0,
-                            (0.25, 0.5, 1.0), SETTINGS["ou_fokker_planck"], 401,
+                            (0.25, 0.5, 1.0), FOKKER_PLANCK_SETTINGS, 401,
                             {"density_rel_l2": 1e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3})
 
 
@@ -115,7 +108,7 @@ def _mixture1d(samples_pinn: bool) -> DiffusionCase:
     # DSM gets 2·10⁴ steps (≈ 30 s, a third of the PINN's time) to keep `quick` within 5 minutes on 2 cores;
     # benchmarks/diffusion_vs_dsm.py --dsm-steps 40000 gives it more. The PINN from samples (its sampling alone
     # takes ≈ 90 s) runs in `full` only.
-    return DiffusionCase("mixture1d", mixture1d, NOISING, SETTINGS["mixture1d"], 201, dsm_steps=20000,
+    return DiffusionCase("mixture1d", mixture1d, NOISING, DIFFUSION_SETTINGS, 201, dsm_steps=20000,
                          samples_pinn=samples_pinn,
                          tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                      "identity_abs_z": 3.0})
@@ -143,10 +136,10 @@ def _full() -> list[Case]:
         _case("lqr2d_actor", lqr2d_actor, lqr_solution, Box([-2.0, -2.0], [2.0, 2.0]), 41,
               value_rel_l2=2e-3, policy_rel_l2=1e-2),
         # The stationary law is ≈ N(0, 0.14² I): the box spans ±4.3 standard deviations.
-        StationaryLawCase("lqr2d_stationary_law", lqr2d, SolverSettings(), SETTINGS["lqr2d_stationary_law"],
+        StationaryLawCase("lqr2d_stationary_law", lqr2d, SolverSettings(), FOKKER_PLANCK_SETTINGS,
                           Box([-0.6, -0.6], [0.6, 0.6]), 41,
                           {"density_rel_l2": 2e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3}),
-        DiffusionCase("mixture2d", mixture2d, NOISING, SETTINGS["mixture2d"], 41, identity_x=(0.5, 0.5),
+        DiffusionCase("mixture2d", mixture2d, NOISING, DIFFUSION_SETTINGS, 41, identity_x=(0.5, 0.5),
                       tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                   "identity_abs_z": 3.0}),
     ]
