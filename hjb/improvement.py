@@ -18,18 +18,34 @@ def actor_ascent(
     *,
     steps: int,
     learning_rate: float,
+    lbfgs_steps: int = 0,
 ) -> float:
-    """Adam ascent of the actor on Q_k over the points (n, d); returns the final mean Q·ρ/scale."""
+    """Adam ascent of the actor on Q_k over the points (n, d), then at most lbfgs_steps L-BFGS iterations on the same
+    full-batch objective (Adam alone stops short: on Merton, where Q is flat in π near its maximum, the actor's π
+    was 2.4% off at the box's edge after 1500 steps); returns the final mean Q·ρ/scale."""
     x = torch.as_tensor(points, dtype=torch.float64)
     _, dV, d2V = critic.derivatives(x)
     norm = problem.discount * critic.scale
+
+    def loss() -> torch.Tensor:
+        return -(hamiltonian(problem, x, actor.action(x), dV, d2V) / norm).mean()
+
     optimizer = torch.optim.Adam(actor.net.parameters(), lr=learning_rate)
-    objective = float("nan")
     for _ in range(steps):
         optimizer.zero_grad()
-        q = hamiltonian(problem, x, actor.action(x), dV, d2V) / norm
-        loss = -q.mean()
-        loss.backward()
+        value = loss()
+        value.backward()
         optimizer.step()
-        objective = -float(loss.detach())
-    return objective
+    if lbfgs_steps > 0:
+        polish = torch.optim.LBFGS(actor.net.parameters(), lr=1.0, max_iter=lbfgs_steps,
+                                   line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
+
+        def closure() -> torch.Tensor:
+            polish.zero_grad()
+            value = loss()
+            value.backward()
+            return value
+
+        polish.step(closure)
+    with torch.no_grad():
+        return -float(loss())

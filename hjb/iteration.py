@@ -70,7 +70,8 @@ def solve(
         record = _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial)
         # Improvement: α_{k+1} = argmax_a Q_k(x, a).
         if use_actor:
-            actor_ascent(problem, critic, actor, collocation, steps=s.actor_steps, learning_rate=s.actor_learning_rate)
+            actor_ascent(problem, critic, actor, collocation, steps=s.actor_steps, learning_rate=s.actor_learning_rate,
+                         lbfgs_steps=s.actor_lbfgs_steps)
             policy = copy.deepcopy(actor)
         else:
             policy = GreedyPolicy(problem, critic)

@@ -30,8 +30,8 @@ class SolverSettings:
     residual): this pins what the evaluation PDE leaves free on a
     truncated box (Merton's x^λ± modes). Finally the offset of V is set in closed form to the constant shift
     that zeroes the mean PDE residual (hjb.evaluation.solve_level).
-    Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q for
-    `actor_steps`), or auto (greedy when the problem declares one).
+    Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q: `actor_steps` Adam steps,
+    then at most `actor_lbfgs_steps` L-BFGS iterations), or auto (greedy when the problem declares one).
     Stopping: the iterates have settled when the relative change of the value or of the policy on the probe set
     is below `value_tol` or `policy_tol`. The status is `converged` when they settled and the HJB residual rms on
     the probe set, relative to ρ·(V's spread there), is at most `residual_tol` and V agrees with the last anchors
@@ -71,6 +71,7 @@ class SolverSettings:
     actor_depth: int = 2
     actor_steps: int = 1500
     actor_learning_rate: float = 1e-3
+    actor_lbfgs_steps: int = 200
     max_iterations: int = 12
     min_iterations: int = 2
     value_tol: float = 1e-3
@@ -89,7 +90,8 @@ class SolverSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ProblemError(f"setting {name} must be a positive integer; got {value!r}")
-        for name in ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps", "actor_steps", "min_iterations", "seed"):
+        for name in ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps",
+                     "actor_steps", "actor_lbfgs_steps", "min_iterations", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
