@@ -129,17 +129,18 @@ class SolverSettings:
         return cls(**data)
 
 
-# One default per solver, serving every case of its kind (SolverSettings() itself is the default of the
-# infinite-horizon HJB solver). The Fokker–Planck fits (time-dependent and stationary) and the diffusion model's
+# One default per solver, serving every case of its kind: HJB_SETTINGS (= SolverSettings()) for the
+# infinite-horizon HJB solver. The Fokker–Planck fits (time-dependent and stationary) and the diffusion model's
 # finite-horizon policy iteration fit log-densities that span O(10) with sharp modes: wider networks, more
 # collocation points and fewer, longer PI iterations than an HJB value needs.
+HJB_SETTINGS = SolverSettings()
 FOKKER_PLANCK_SETTINGS = SolverSettings(width=48, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000)
 DIFFUSION_SETTINGS = SolverSettings(width=48, collocation=2048, adam_steps_first=1000, adam_steps=500,
                                     pde_lbfgs_steps=1000, max_iterations=4, value_tol=1e-4)
 
 
 def default_settings(problem) -> SolverSettings:
-    """The defaults of the solver that takes `problem`: DIFFUSION_SETTINGS for a DiffusionModel, else SolverSettings()."""
+    """The defaults of the solver that takes `problem`: DIFFUSION_SETTINGS for a DiffusionModel, else HJB_SETTINGS."""
     from hjb.pdes.diffusion_model import DiffusionModel
 
-    return DIFFUSION_SETTINGS if isinstance(problem, DiffusionModel) else SolverSettings()
+    return DIFFUSION_SETTINGS if isinstance(problem, DiffusionModel) else HJB_SETTINGS

@@ -10,7 +10,7 @@ from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.lqr import StochasticLQR, seed_lqr
 from hjb.pdes.merton import Merton
 from hjb.pdes.noising import VPNoising
-from hjb.settings import DIFFUSION_SETTINGS, FOKKER_PLANCK_SETTINGS, SolverSettings
+from hjb.settings import DIFFUSION_SETTINGS, FOKKER_PLANCK_SETTINGS, HJB_SETTINGS
 from hjb.validation.bounded_lqr import bounded_lqr_solution
 from hjb.validation.cases import Case, ValidationCase
 from hjb.validation.density_cases import FokkerPlanckCase, StationaryLawCase
@@ -18,7 +18,7 @@ from hjb.validation.diffusion_case import DiffusionCase
 from hjb.validation.merton import merton_solution
 from hjb.validation.riccati import lqr_solution
 
-# Every case runs at its solver's defaults (hjb.settings): SolverSettings() for the HJB cases, FOKKER_PLANCK_SETTINGS
+# Every case runs at its solver's defaults (hjb.settings): HJB_SETTINGS for the HJB cases, FOKKER_PLANCK_SETTINGS
 # and DIFFUSION_SETTINGS for the density cases. A case declares only facts of its problem (box, action bounds,
 # initial policy, noising schedule).
 NOISING = VPNoising(0.5, 4.0, 2.0)  # β from 0.5 to 4 over T = 2: p_T within 1.2e-2 of N(0, I) in covariance
@@ -95,7 +95,7 @@ def lqr2d_actor() -> StochasticLQR:
 
 
 def _case(name, factory, reference, box, points, **tolerances) -> ValidationCase:
-    return ValidationCase(name, factory, SolverSettings(), reference, box, points, tolerances)
+    return ValidationCase(name, factory, HJB_SETTINGS, reference, box, points, tolerances)
 
 
 def _ou_fokker_planck() -> FokkerPlanckCase:
@@ -136,7 +136,7 @@ def _full() -> list[Case]:
         _case("lqr2d_actor", lqr2d_actor, lqr_solution, Box([-2.0, -2.0], [2.0, 2.0]), 41,
               value_rel_l2=2e-3, policy_rel_l2=1e-2),
         # The stationary law is ≈ N(0, 0.14² I): the box spans ±4.3 standard deviations.
-        StationaryLawCase("lqr2d_stationary_law", lqr2d, SolverSettings(), FOKKER_PLANCK_SETTINGS,
+        StationaryLawCase("lqr2d_stationary_law", lqr2d, HJB_SETTINGS, FOKKER_PLANCK_SETTINGS,
                           Box([-0.6, -0.6], [0.6, 0.6]), 41,
                           {"density_rel_l2": 2e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3}),
         DiffusionCase("mixture2d", mixture2d, NOISING, DIFFUSION_SETTINGS, 41, identity_x=(0.5, 0.5),
