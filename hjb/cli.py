@@ -95,8 +95,10 @@ def _solve(args) -> int:
     if finite:
         print(f"final HJB residual rms: {final:.3e}")
     else:
-        print(f"final HJB residual rms (relative to ρ·spread of V): {final:.3e} "
-              f"(converged needs ≤ residual_tol {solution.settings.residual_tol:g} and settled iterates)")
+        chi2 = solution.history[-1].get("anchor_chi2_final", float("nan")) if solution.history else float("nan")
+        print(f"final HJB residual rms (relative to ρ·spread of V): {final:.3e}, anchors' χ² {chi2:.3g} "
+              f"(converged needs residual ≤ residual_tol {solution.settings.residual_tol:g}, χ² ≤ anchor_chi2 "
+              f"{solution.settings.anchor_chi2:g} and settled iterates)")
     print(f"run directory: {run_dir}")
     return 0 if solution.status == "converged" else 1
 
