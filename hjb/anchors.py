@@ -6,9 +6,9 @@ standard error (documented in SolverSettings):
   coordinates (log x on log boxes; no contraction: T = anchor_tail/ρ): either the bootstrapped tail
   e^{−ρT}·V(X_T) weighs only e^{−anchor_tail} of V, or the closed loop has contracted for anchor_tail of its
   time constants, so that X_T has forgotten its start and the tail's error is a constant: the anchors are
-  compared and imposed with their level removed (the PDE sets V's level: hjb.evaluation.solve_level). Either way the anchors see what the evaluation PDE
-  leaves free (Merton's x^λ± modes are martingales of a closed loop that does not contract in log x: only
-  the discount hides them);
+  compared and imposed with their level removed (the PDE sets V's level: hjb.evaluation.solve_level).
+  Either way the anchors see what the evaluation PDE leaves free (Merton's x^λ± modes are martingales of a
+  closed loop that does not contract in log x: only the discount hides them);
 - step dt = min(T/anchor_steps, COURANT/Lip(closed-loop drift)), at most anchor_max_steps steps;
 - every anchor is measured on V's scale (its spread over the box). Scales of their own, max(|Â_i|, 10⁻³·spread),
   were tried for a V spanning orders of magnitude (Merton with γ = 3, x⁻² over [0.2, 12.5]): they made that

@@ -131,8 +131,10 @@ def feynman_kac(
     fine_dt = dt / 2 if richardson else dt
     fine = _Path(problem, start, fine_dt, clip, policy, gradient)
     coarse = _Path(problem, start, dt, clip, policy, gradient) if richardson else None
+    draws = 2 if richardson else 1
     for _ in range(steps):
-        dW = torch.cat([torch.randn(2 if richardson else 1, BLOCK * n, k, generator=gen, dtype=torch.float64)[:, :size * n]
+        # A whole block is drawn even when fewer of its paths run, so that path j's noise never depends on `paths`.
+        dW = torch.cat([torch.randn(draws, BLOCK * n, k, generator=gen, dtype=torch.float64)[:, :size * n]
                         for gen, size in blocks], dim=1) * np.sqrt(fine_dt)
         dW1 = dW[0]
         if richardson:
