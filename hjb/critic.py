@@ -71,6 +71,13 @@ class Critic:
             last.bias.mul_(old_scale).add_(old_offset - offset).div_(scale)
         self.set_output_scale(offset, scale)
 
+    def reinitialize(self) -> None:
+        """Fresh Glorot-normal weights and zero biases (from torch's global generator); offset and scale are kept."""
+        with torch.no_grad():
+            for layer in self.net.linears:
+                torch.nn.init.xavier_normal_(layer.weight)
+                torch.nn.init.zeros_(layer.bias)
+
     def __call__(self, x: Tensor) -> Tensor:
         """V_θ(x) (n, 1)."""
         return self.net(x)

@@ -58,7 +58,7 @@ def solve(
     policy = InitialPolicy(problem)
     critic.set_output_scale(*_reward_scale(problem, policy, collocation))
     history: list[dict] = []
-    previous = None
+    previous, restarts = None, [0]  # restarts[0]: fresh-network refits so far (_restart)
     for it in range(s.max_iterations):
         t0 = time.perf_counter()
 
@@ -67,7 +67,8 @@ def solve(
 
         if it > 0:  # the scale follows V's spread, so the losses stay relative to the V being learned
             critic.rescale(*_spread(critic.value(torch.as_tensor(collocation, dtype=torch.float64)).numpy()))
-        record = _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial)
+        record = _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial,
+                           restarts)
         # Improvement: α_{k+1} = argmax_a Q_k(x, a).
         if use_actor:
             actor_ascent(problem, critic, actor, collocation, steps=s.actor_steps, learning_rate=s.actor_learning_rate,
@@ -87,19 +88,21 @@ def solve(
     return Solution(problem, critic, policy, history, s, status=status(history, s))
 
 
-def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial) -> dict:
+def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial,
+              restarts: list[int]) -> dict:
     """Policy evaluation of α_k: the PINN on the linear PDE (warm-started from V_{k−1}), Feynman–Kac anchors,
     an anchored phase (anchors at V's level) when V's shape disagrees with them beyond their standard errors,
     then V's level in closed form from the PDE."""
     on_chunk = functools.partial(progress.training, it)
     # Unanchored phase: the PDE alone moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail
     # below is bootstrapped from the new policy's value and not the old one's.
-    result = evaluate_policy(
-        problem, critic, policy, collocation, anchor_x, np.zeros(len(anchor_x)),
-        adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, learning_rate=s.learning_rate,
-        lbfgs_steps=s.pde_lbfgs_steps, anchor_weight=0.0, on_chunk=on_chunk, fit_tol=s.fit_tol,
-    )
+    result = _fit_pde(problem, critic, policy, collocation, anchor_x, s, s.adam_steps_first if it == 0 else s.adam_steps,
+                      on_chunk)
     _check_finite(result, it, partial)
+    restarted = False
+    if it > 0 and restarts[0] < s.restarts and result.pde_loss > s.restart_tol**2:
+        restarts[0] += 1
+        result, restarted = _restart(problem, critic, policy, collocation, anchor_x, s, on_chunk, result, progress, it)
     anchors = estimate_anchors(problem, policy, critic, anchor_x, probe[:128], s, noise_dim, seed=s.seed * 1000)
     estimate = anchors.estimate
     if not np.all(np.isfinite(estimate.mean)):
@@ -133,7 +136,33 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         "anchor_dt": anchors.dt,
         "anchor_horizon": anchors.horizon,
         "steps": result.steps,
+        "restarted": restarted,
     }
+
+
+def _fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_chunk):
+    """The critic fitted to the evaluation PDE of α alone (no anchors): Adam, then L-BFGS to fit_tol or a stall."""
+    return evaluate_policy(
+        problem, critic, policy, collocation, anchor_x, np.zeros(len(anchor_x)),
+        adam_steps=adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.pde_lbfgs_steps, anchor_weight=0.0,
+        on_chunk=on_chunk, fit_tol=s.fit_tol,
+    )
+
+
+def _restart(problem, critic, policy, collocation, anchor_x, s, on_chunk, warm, progress, it):
+    """The warm-started fit stalled above restart_tol: fit a freshly initialised network (same output scale) as in
+    the first iteration and keep whichever fit has the lower PDE loss. Returns (result, whether the fresh one won).
+    A network trained on a very different V (the first policy's) can sit in a basin the optimisers do not leave:
+    the bounded LQR's second policy is nearly bang-bang, and its warm fit stalled at a relative residual rms of 6e-2."""
+    saved = critic.state()
+    critic.reinitialize()
+    fresh = _fit_pde(problem, critic, policy, collocation, anchor_x, s, s.adam_steps_first, on_chunk)
+    won = fresh.finite and fresh.pde_loss < warm.pde_loss
+    if not won:
+        critic.load_state(saved)
+    progress.message(f"PI {it + 1} | warm fit stalled (pde {warm.pde_loss:.2e} > restart_tol² {s.restart_tol**2:.0e}); "
+                     f"fresh network: pde {fresh.pde_loss:.2e}, {'kept' if won else 'discarded'}")
+    return (fresh if won else warm), won
 
 
 def _diagnostics(solution: Solution, probe: np.ndarray, previous) -> tuple[dict, tuple[np.ndarray, np.ndarray]]:

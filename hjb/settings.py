@@ -18,7 +18,9 @@ class SolverSettings:
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
     first PI iteration, `adam_steps` later, `learning_rate`; then at most `pde_lbfgs_steps` L-BFGS, which stops
     once the PDE residual rms on the collocation points, relative to ρ·V's scale, is at most `fit_tol`, or when
-    400 iterations lower the loss by less than 2%). Then the
+    400 iterations lower the loss by less than 2%). When that warm-started fit ends above `restart_tol` (relative
+    residual rms), at most `restarts` times per solve, a freshly initialised network is fitted likewise (with
+    `adam_steps_first`) and the better of the two kept. Then the
     Feynman–Kac anchors (hjb.anchors): `anchors` points, each the mean of at least `anchor_paths` paths,
     more (up to `anchor_max_paths`) until the standard error of their mean (mean se/√anchors) is at most
     `anchor_stderr` × V's scale;
@@ -55,6 +57,8 @@ class SolverSettings:
     learning_rate: float = 1e-3
     lbfgs_steps: int = 1000
     fit_tol: float = 2e-4
+    restart_tol: float = 1e-2
+    restarts: int = 1
     anchors: int = 12
     anchor_paths: int = 64
     anchor_max_paths: int = 2048
@@ -91,12 +95,12 @@ class SolverSettings:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ProblemError(f"setting {name} must be a positive integer; got {value!r}")
         for name in ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps",
-                     "actor_steps", "actor_lbfgs_steps", "min_iterations", "seed"):
+                     "actor_steps", "actor_lbfgs_steps", "min_iterations", "seed", "restarts"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
         for name in ("learning_rate", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol", "anchor_stderr",
-                     "anchor_tail", "anchor_chi2", "residual_tol", "fit_tol"):
+                     "anchor_tail", "anchor_chi2", "residual_tol", "fit_tol", "restart_tol"):
             if not getattr(self, name) > 0:
                 raise ProblemError(f"setting {name} must be > 0; got {getattr(self, name)!r}")
         for name in ("anchor_horizon", "anchor_dt"):

@@ -59,3 +59,67 @@ def test_actor_lbfgs_polish_reaches_the_greedy_action():
 
     adam_only, polished = error(0), error(200)
     assert polished < 1e-3 and polished < 0.1 * adam_only
+
+
+def test_a_stalled_warm_fit_is_replaced_by_a_fresh_network():
+    """A critic whose tanh units are saturated (first-layer weights ×30) cannot fit the evaluation PDE of the seed
+    LQR's policy a = −2x on a small budget; the restart refits a fresh network and keeps it because its PDE loss is
+    lower, and V then matches V^α = −P x² − P D²/ρ, P = ½(Q + K²R)/(ρ − 2(A − BK)), at least twice as closely and within
+    1e-3 (measured: PDE loss 1.1e-3 → 8.2e-6, value error 1.5e-3 → 4.3e-4)."""
+    import torch
+
+    from hjb.critic import Critic
+    from hjb.evaluation import solve_level
+    from hjb.iteration import _fit_pde, _restart
+    from hjb.progress import Progress
+
+    torch.manual_seed(0)
+    problem = seed_lqr()
+    K = 2.0
+
+    def policy(x):
+        return -K * x
+
+    s = SolverSettings(width=16, depth=2, adam_steps=100, adam_steps_first=1500, pde_lbfgs_steps=300)
+    x = problem.domain.sample(128, "sobol", seed=0)
+    probe = np.linspace(-1.5, 1.5, 61)[:, None]
+    P = 0.5 * (1.0 + K**2 * 0.1) / (0.1 - 2 * (-0.5 - K))  # r = −½(Qx² + Ra²)
+    exact = -P * probe[:, 0] ** 2 - P * 0.09 / 0.1
+
+    def error(critic):
+        solve_level(problem, critic, policy, x)
+        return np.linalg.norm(critic.value(torch.as_tensor(probe)).numpy() - exact) / np.linalg.norm(exact)
+
+    critic = Critic(problem.domain, s.width, s.depth)
+    critic.set_output_scale(float(exact.mean()), float(exact.std()))
+    with torch.no_grad():
+        critic.net.linears[0].weight.mul_(30.0)
+    warm = _fit_pde(problem, critic, policy, x, x[:2], s, s.adam_steps, None)
+    assert warm.pde_loss > s.restart_tol**2
+    saturated = error(critic)
+    result, kept = _restart(problem, critic, policy, x, x[:2], s, None, warm, Progress(1, enabled=False), 1)
+    assert kept and result.pde_loss <= 0.1 * warm.pde_loss
+    assert error(critic) <= min(1e-3, saturated / 2)
+
+
+def test_a_worse_fresh_fit_is_discarded_and_the_warm_weights_restored():
+    """When the fresh network fits worse (here: no training budget at all) the warm weights come back unchanged."""
+    import torch
+
+    from hjb.critic import Critic
+    from hjb.evaluation import EvaluationResult
+    from hjb.iteration import _restart
+    from hjb.progress import Progress
+
+    torch.manual_seed(0)
+    problem = seed_lqr()
+    critic = Critic(problem.domain, 8, 1)
+    before = critic.state()
+    x = problem.domain.sample(32, "sobol", seed=0)
+    s = SolverSettings(adam_steps_first=0, pde_lbfgs_steps=0)
+    warm = EvaluationResult(pde_loss=1e-30, anchor_loss=0.0, steps=0, finite=True)
+    result, kept = _restart(problem, critic, lambda y: -2.0 * y, x, x[:2], s, None, warm,
+                            Progress(1, enabled=False), 1)
+    assert not kept and result is warm
+    after = critic.state()
+    assert all(torch.equal(before[k], after[k]) for k in before)
