@@ -42,6 +42,19 @@ class FrozenActions:
         return self._a
 
 
+class WeightedPointSetBC(dde.icbc.PointSetBC):
+    """DeepXDE's PointSetBC with a weight per point: the misfit √w_i·(V(x_i) − v_i), so its mean square is
+    mean(w_i (V(x_i) − v_i)²) (w (n,), e.g. inverse variances of Monte Carlo targets)."""
+
+    def __init__(self, points: np.ndarray, values: np.ndarray, weights: np.ndarray):
+        super().__init__(points, np.asarray(values, dtype=float).reshape(-1, 1), component=0)
+        self.root_weights = torch.as_tensor(np.sqrt(np.asarray(weights, dtype=float)).reshape(-1, 1))
+
+    def error(self, X, inputs, outputs, beg, end, aux_var=None):
+        misfit = super().error(X, inputs, outputs, beg, end, aux_var)
+        return self.root_weights.to(misfit.dtype) * misfit
+
+
 def evaluation_pde(problem: ControlProblem, policy, scale: float):
     """DeepXDE residual (x, V) ↦ (ρV − r − L^α V) / (ρ·scale) for the fixed policy α."""
     actions = FrozenActions(policy)
@@ -84,16 +97,17 @@ def evaluate_policy(
     chunk: int = 500,
     on_chunk=None,
     fit_tol: float | None = None,
+    anchor_weights: np.ndarray | None = None,
 ) -> EvaluationResult:
     """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
 
     With fit_tol, L-BFGS stops once the loss is at most fit_tol² (a relative PDE residual rms of fit_tol) or
-    has stalled. Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last finite
+    has stalled. anchor_weights (n,), by default ones, weigh the anchors' squared misfits. Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last finite
     weights (the caller names the PI iteration).
     """
     scale = critic.scale
     # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
-    bc = dde.icbc.PointSetBC(anchor_x, np.asarray(anchor_v, dtype=float).reshape(-1, 1), component=0)
+    bc = WeightedPointSetBC(anchor_x, anchor_v, np.ones(len(anchor_x)) if anchor_weights is None else anchor_weights)
     geometry = critic.box.to_deepxde()
     data = dde.data.PDE(
         geometry, evaluation_pde(problem, policy, scale), [bc],

@@ -147,6 +147,9 @@ def solve_finite_horizon(
     seed_everything(s.seed)
     domain, d = problem.domain, problem.state_dim
     points = domain.sample(s.collocation, s.sampling, seed=s.seed)
+    visited = int(round(s.visited_fraction * s.collocation)) if hasattr(problem, "visited_points") else 0
+    if visited:  # accuracy where the process lives, not only where the box has volume
+        points[:visited] = problem.visited_points(visited, np.random.default_rng(s.seed + 3))
     probe = domain.sample(s.probe_points, "sobol", seed=s.seed + 2)
     net = value_network(problem, s, terminal_rate(problem, points[:, :d]))
     policy = TimedPolicy(problem)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from hjb.admissibility import check_start
-from hjb.anchors import disagreement, estimate_anchors, level_free_targets
+from hjb.anchors import anchor_weights, disagreement, estimate_anchors, level_free_targets
 from hjb.critic import Critic
 from hjb.errors import ProblemError, TrainingDivergedError
 from hjb.evaluation import evaluate_policy, solve_level
@@ -113,13 +113,14 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
     chi2 = disagreement(critic, anchors, s.anchor_stderr)
     anchored = chi2 > s.anchor_chi2 and (s.anchored_adam_steps > 0 or s.lbfgs_steps > 0)
     progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, float(np.mean(estimate.stderr) / critic.scale),
-                     chi2, s.anchor_chi2, anchored)
+                     chi2, s.anchor_chi2, anchored, anchors.capped)
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
         result = evaluate_policy(
             problem, critic, policy, collocation, anchor_x, level_free_targets(critic, anchors, s.anchor_stderr),
             adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
             anchor_weight=s.anchor_weight, on_chunk=on_chunk, fit_tol=s.fit_tol,
+            anchor_weights=anchor_weights(critic, anchors, s.anchor_stderr),
         )
         _check_finite(result, it, partial)
     solve_level(problem, critic, policy, collocation)
@@ -133,6 +134,7 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         "anchored_phase": anchored,
         "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr),
         "anchor_paths": anchors.paths,
+        "anchor_capped": anchors.capped,
         "anchor_dt": anchors.dt,
         "anchor_horizon": anchors.horizon,
         "steps": result.steps,
@@ -205,9 +207,11 @@ def _reward_scale(problem: ControlProblem, policy, x: np.ndarray) -> tuple[float
 def status(history: list[dict], s: SolverSettings) -> str:
     """"converged" when the iterates settled (value or policy change below value_tol or policy_tol), the last
     relative HJB residual rms is at most residual_tol and the final V agrees with the last anchors (χ² at most
-    anchor_chi2: the residual cannot see what the PDE leaves free), else "not_converged"."""
-    converged = (_settled(history, s) and history[-1]["hjb_residual_rms"] <= s.residual_tol
-                 and history[-1].get("anchor_chi2_final", 0.0) <= s.anchor_chi2)
+    anchor_chi2: the residual cannot see what the PDE leaves free), anchors that reached their standard-error
+    target within anchor_max_paths (else they pin V's free modes more loosely than asked); else "not_converged"."""
+    last = history[-1] if history else {}
+    converged = (_settled(history, s) and last["hjb_residual_rms"] <= s.residual_tol
+                 and last.get("anchor_chi2_final", 0.0) <= s.anchor_chi2 and not last.get("anchor_capped", False))
     return "converged" if converged else "not_converged"
 
 

@@ -27,10 +27,12 @@ class Progress:
         )
 
     def anchors(self, iteration: int, horizon: float, dt: float, paths: int, stderr: float, chi2: float, limit: float,
-                anchored: bool) -> None:
-        """The Feynman–Kac anchors of an iteration: horizon, step, paths, mean relative standard error, χ² against V."""
+                anchored: bool, capped: bool = False) -> None:
+        """The Feynman–Kac anchors of an iteration: horizon, step, paths (capped: short of the se target), mean
+        relative standard error, χ² against V."""
         verdict = f"χ² {chi2:.3g} > {limit:g}: anchored phase" if anchored else f"χ² {chi2:.3g} ≤ {limit:g}"
-        self._print(f"PI {iteration + 1}/{self.total} | anchors: T {horizon:.3g}, dt {dt:.3g}, {paths} paths "
+        budget = " at the anchor_max_paths cap, short of the se target" if capped else ""
+        self._print(f"PI {iteration + 1}/{self.total} | anchors: T {horizon:.3g}, dt {dt:.3g}, {paths} paths{budget} "
                     f"(relative se {stderr:.2e}), {verdict}")
 
     def iteration(self, record: dict) -> None:

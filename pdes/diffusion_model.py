@@ -107,6 +107,15 @@ class DiffusionModel(FiniteHorizonProblem):
         """div μ = ½β(T − t)·d (n, 1)."""
         return 0.5 * self.state_dim * self.noising.beta(self.horizon - t)
 
+    def visited_points(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n space-time points (x, t) (n, d + 1) where the noising process lives: t ~ U[0, T] and x ~ p_{T−t} (data
+        samples through the exact OU transition α_s y + √(1 − α_s²) z, s = T − t), clipped into the box."""
+        T, box = self.horizon, self.domain.box
+        t = rng.uniform(0.0, T, size=(n, 1))
+        alpha = self.noising.alpha(T - t)
+        x = alpha * self.data.sample(n, rng) + np.sqrt(1.0 - alpha**2) * rng.standard_normal((n, self.state_dim))
+        return np.concatenate([np.clip(x, box.lo, box.hi), t], axis=1)
+
     def prior_samples(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n samples (n, d) of p_T: data samples pushed through the exact OU transition to time T."""
         return self.noising.noise(self.data.sample(n, rng), self.horizon, rng)

@@ -89,3 +89,22 @@ def test_a_base_off_the_terminal_condition_is_refused():
     with pytest.raises(ProblemError, match="base must be callable"):
         FiniteHorizonProblem(name="bad", horizon=1.0, domain=Box([-1.0], [1.0]), action_dim=1, drift=lambda x, a, t: a,
                              diffusion=lambda x, a, t: a, reward=lambda x, a, t: a, terminal=lambda x: x, base=3)
+
+
+def test_visited_points_follow_the_noised_marginals():
+    """visited_points: t uniform on [0, T]; within a thin time slab x has the exact noised mixture's mean and
+    covariance (4·10⁴ points, ≈ 800 in the slab; tolerances five standard errors), and every point lies in the box."""
+    model = DiffusionModel(MIXTURE, NOISING)
+    points = model.visited_points(40000, np.random.default_rng(1))
+    assert points.shape == (40000, 3)
+    lo, hi = model.domain.box.lo, model.domain.box.hi
+    assert np.all(points[:, :2] >= lo) and np.all(points[:, :2] <= hi)
+    t = points[:, 2]
+    assert abs(t.mean() - 1.0) < 5 * 2.0 / np.sqrt(12 * 40000) and t.min() >= 0 and t.max() <= 2.0
+    slab = points[np.abs(t - 1.9) < 0.02, :2]  # noising time s ≈ 0.1: four separated modes
+    law = MIXTURE.noised(float(NOISING.alpha(0.1)))
+    se = np.sqrt(np.diag(law.covariance()) / len(slab))
+    assert np.all(np.abs(slab.mean(axis=0) - law.mean()) < 5 * se)
+    C = law.covariance()
+    cov_se = np.sqrt((np.outer(np.diag(C), np.diag(C)) + C**2) / len(slab))  # Gaussian approximation
+    assert np.all(np.abs(np.cov(slab.T) - C) < 5 * cov_se)

@@ -107,6 +107,12 @@ def test_status_needs_settled_iterates_and_a_small_residual():
     disagreeing = record(small, settled)
     disagreeing[-1]["anchor_chi2_final"] = 2 * s.anchor_chi2
     assert iteration.status(disagreeing, s) == "not_converged"
+    # Agreeing anchors that stopped at the path cap short of their standard-error target: too loose to say converged.
+    capped = record(small, settled)
+    capped[-1].update(anchor_chi2_final=0.5 * s.anchor_chi2, anchor_capped=True)
+    assert iteration.status(capped, s) == "not_converged"
+    capped[-1]["anchor_capped"] = False
+    assert iteration.status(capped, s) == "converged"
     first = [{"hjb_residual_rms": small, "value_change": math.inf, "policy_change": math.inf}]
     assert iteration.status(first, s) == "not_converged"
 

@@ -83,8 +83,8 @@ class DiffusionCase:
     """data_factory() (a GaussianMixture) noised by `noising`: the PINN (settings; exact log p_data and moments),
     DSM (dsm_steps Adam steps on train_samples data samples) and, if samples_pinn, the PINN from those same samples
     (SampleLaw: kernel-density terminal condition, sample moments; same settings and box) compared on
-    box.grid(grid_points) at `times` (log-density), at T − 0.1 (score), by the energy distance of `samples` draws
-    to fresh data (÷ that between two data sets of the same size), and the identity at (identity_x, identity_t)
+    box.grid(grid_points) at `times` (log-density), at T − 0.1 (score), by the energy distance of `energy_sets` sets
+    of `samples` draws to fresh data (÷ that between two data sets of the same size, averaged over the sets), and the identity at (identity_x, identity_t)
     with `identity_paths` paths for δ = perturbation·sin x (PINN only)."""
 
     name: str
@@ -96,6 +96,7 @@ class DiffusionCase:
     dsm_steps: int = 40000
     train_samples: int = 10000
     samples: int = 10000
+    energy_sets: int = 8
     sampler_steps: int = 500
     identity_x: tuple[float, ...] = (0.5,)
     identity_t: float = 0.5
@@ -176,29 +177,34 @@ class DiffusionCase:
         return out
 
     def _sampling(self, data: GaussianMixture, solutions: dict, rng: np.random.Generator, out: dict) -> dict:
-        """`samples` draws per method and their energy distance to fresh data ÷ that between two data sets, and the
-        PINN's identity check, into out (with sampling seconds). The samples-PINN draws last: the PINN's and DSM's
-        random streams (draws and identity) are the same with it as without it."""
+        """`energy_sets` sets of `samples` draws per method (one for the samples-PINN, whose kernel-density sampler
+        takes minutes per set) and their energy distance to fresh data ÷ that between two data sets
+        (validation.energy.energy_ratios), and the PINN's identity check, into out (with the seconds of one set).
+        The samples-PINN draws last: the PINN's and DSM's random streams are the same with it as without it."""
         from hjb.sampler import learned_control, sample
-        from hjb.validation.energy import energy_distance
+        from hjb.validation.energy import energy_ratios
 
-        fresh, other = data.sample(self.samples, rng), data.sample(self.samples, rng)
-        out["data_energy_distance"] = reference = energy_distance(fresh, other)
         model, pinn = solutions[""]
-        drawn = {"data": fresh}
-        drawn["PINN-HJB"], out["sample_seconds"] = timed(
-            lambda: sample(model, learned_control(pinn), self.samples, rng, steps=self.sampler_steps))
-        drawn["DSM"], out["dsm_sample_seconds"] = timed(
-            lambda: solutions["dsm_"][1].sample(self.samples, rng, steps=self.sampler_steps))
+        sets = {"PINN-HJB": [], "DSM": []}
+        for _ in range(self.energy_sets):
+            drawn, seconds = timed(lambda: sample(model, learned_control(pinn), self.samples, rng, steps=self.sampler_steps))
+            sets["PINN-HJB"].append(drawn)
+            out["sample_seconds"] = seconds
+            drawn, seconds = timed(lambda: solutions["dsm_"][1].sample(self.samples, rng, steps=self.sampler_steps))
+            sets["DSM"].append(drawn)
+            out["dsm_sample_seconds"] = seconds
         out.update(self._identity(model, pinn, rng))
         if "samples_pinn_" in solutions:
             model, solution = solutions["samples_pinn_"]
-            drawn["PINN from samples"], out["samples_pinn_sample_seconds"] = timed(
+            drawn, out["samples_pinn_sample_seconds"] = timed(
                 lambda: sample(model, learned_control(solution), self.samples, rng, steps=self.sampler_steps))
+            sets["PINN from samples"] = [drawn]
+        ratios, out["data_energy_distance"] = energy_ratios(sets, lambda n: data.sample(n, rng))
         for prefix, label in (("", "PINN-HJB"), ("dsm_", "DSM"), ("samples_pinn_", "PINN from samples")):
-            if label in drawn:
-                out[f"{prefix}energy_ratio"] = energy_distance(drawn[label], fresh) / reference
-        return drawn
+            if label in ratios:
+                out[f"{prefix}energy_ratio"] = ratios[label]
+        out["energy_sets"] = self.energy_sets
+        return {"data": data.sample(self.samples, rng), **{label: found[0] for label, found in sets.items()}}
 
     def _identity(self, model, pinn, rng: np.random.Generator) -> dict:
         """The verification identity at (identity_x, identity_t) for δ = 0 and δ = perturbation·sin x."""

@@ -1,0 +1,59 @@
+"""The anchored phase weighs each Feynman–Kac anchor by its precision: weights ∝ 1/se² (mean 1), applied per point."""
+import numpy as np
+import torch
+
+from hjb.anchors import Anchors, anchor_weights
+from hjb.backend import dde
+from hjb.critic import Critic
+from hjb.evaluation import WeightedPointSetBC
+from hjb.feynman_kac import MonteCarloEstimate
+from hjb.geometry import Box
+
+
+def test_weights_are_inverse_variances_with_mean_one_and_the_floor():
+    """se (1, 2, 10⁻⁶) with the floor 10⁻³ × V's scale (1): weights ∝ (1, 1/4, 10⁶), mean 1."""
+    critic = Critic(Box(-1.0, 1.0), 4, 1)
+    critic.set_output_scale(0.0, 1.0)
+    x = np.array([[-0.5], [0.0], [0.5]])
+    anchors = Anchors(x=x, estimate=MonteCarloEstimate(np.zeros(3), np.array([1.0, 2.0, 1e-6])), horizon=1.0,
+                      dt=0.1, paths=8)
+    w = anchor_weights(critic, anchors, floor=1e-3)
+    expected = np.array([1.0, 0.25, 1e6])
+    np.testing.assert_allclose(w, expected / expected.mean(), rtol=1e-12)
+
+
+def test_a_weighted_point_set_fit_is_the_weighted_mean():
+    """Two targets at one point, 1 and 0 with weights 1.8 and 0.2: least squares gives V = 0.9 there (unweighted: 0.5)."""
+    torch.manual_seed(0)
+    geometry = dde.geometry.Interval(-1.0, 1.0)
+    point = np.array([[0.3], [0.3]])
+    bc = WeightedPointSetBC(point, np.array([1.0, 0.0]), np.array([1.8, 0.2]))
+    data = dde.data.PDE(geometry, lambda x, y: 0.0 * y, [bc], num_domain=0, num_boundary=0,
+                        anchors=np.array([[-0.5], [0.5]]), num_test=None)
+    net = dde.nn.FNN([1, 8, 1], "tanh", "Glorot normal")
+    model = dde.Model(data, net)
+    model.compile("adam", lr=1e-2)
+    model.train(iterations=2000, display_every=10**6, verbose=0)
+    value = float(net(torch.as_tensor(point[:1])).detach())
+    assert abs(value - 0.9) < 1e-3
+
+
+def test_anchors_say_when_the_path_cap_stopped_them_short_of_the_target():
+    """The seed LQR under a ≡ 0 needs more than 128 paths for a 10⁻⁶ × scale target: capped;
+    with a loose target the first 8 paths suffice: not capped, and no more paths are drawn."""
+    from hjb.anchors import estimate_anchors
+    from hjb.pdes import seed_lqr
+    from hjb.policies import InitialPolicy
+    from hjb.settings import SolverSettings
+
+    problem = seed_lqr()
+    critic = Critic(problem.domain, 4, 1)
+    critic.set_output_scale(0.0, 1.0)
+    x = problem.domain.spread_points(3, seed=1)
+    policy = InitialPolicy(problem)
+    tight = SolverSettings(anchor_paths=8, anchor_max_paths=128, anchor_stderr=1e-6, anchor_horizon=1.0)
+    loose = tight.replace(anchor_stderr=10.0)
+    capped = estimate_anchors(problem, policy, critic, x, x, tight, 1, seed=0)
+    assert capped.capped and capped.paths == 128
+    free = estimate_anchors(problem, policy, critic, x, x, loose, 1, seed=0)
+    assert not free.capped and free.paths == 8
