@@ -42,17 +42,20 @@ class FrozenActions:
         return self._a
 
 
-class WeightedPointSetBC(dde.icbc.PointSetBC):
+def weighted_point_set_bc(points: np.ndarray, values: np.ndarray, weights: np.ndarray):
     """DeepXDE's PointSetBC with a weight per point: the misfit √w_i·(V(x_i) − v_i), so its mean square is
-    mean(w_i (V(x_i) − v_i)²) (w (n,), e.g. inverse variances of Monte Carlo targets)."""
+    mean(w_i (V(x_i) − v_i)²) (w (n,), e.g. inverse variances of Monte Carlo targets). Built on call, so that
+    importing hjb does not import DeepXDE."""
+    bc = dde.icbc.PointSetBC(points, np.asarray(values, dtype=float).reshape(-1, 1), component=0)
+    root_weights = torch.as_tensor(np.sqrt(np.asarray(weights, dtype=float)).reshape(-1, 1))
+    plain = bc.error
 
-    def __init__(self, points: np.ndarray, values: np.ndarray, weights: np.ndarray):
-        super().__init__(points, np.asarray(values, dtype=float).reshape(-1, 1), component=0)
-        self.root_weights = torch.as_tensor(np.sqrt(np.asarray(weights, dtype=float)).reshape(-1, 1))
+    def error(X, inputs, outputs, beg, end, aux_var=None):
+        misfit = plain(X, inputs, outputs, beg, end, aux_var)
+        return root_weights.to(misfit.dtype) * misfit
 
-    def error(self, X, inputs, outputs, beg, end, aux_var=None):
-        misfit = super().error(X, inputs, outputs, beg, end, aux_var)
-        return self.root_weights.to(misfit.dtype) * misfit
+    bc.error = error
+    return bc
 
 
 def evaluation_pde(problem: ControlProblem, policy, scale: float):
@@ -107,7 +110,7 @@ def evaluate_policy(
     """
     scale = critic.scale
     # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
-    bc = WeightedPointSetBC(anchor_x, anchor_v, np.ones(len(anchor_x)) if anchor_weights is None else anchor_weights)
+    bc = weighted_point_set_bc(anchor_x, anchor_v, np.ones(len(anchor_x)) if anchor_weights is None else anchor_weights)
     geometry = critic.box.to_deepxde()
     data = dde.data.PDE(
         geometry, evaluation_pde(problem, policy, scale), [bc],

@@ -5,7 +5,7 @@ import torch
 from hjb.anchors import Anchors, anchor_weights
 from hjb.backend import dde
 from hjb.critic import Critic
-from hjb.evaluation import WeightedPointSetBC
+from hjb.evaluation import weighted_point_set_bc
 from hjb.feynman_kac import MonteCarloEstimate
 from hjb.geometry import Box
 
@@ -27,7 +27,7 @@ def test_a_weighted_point_set_fit_is_the_weighted_mean():
     torch.manual_seed(0)
     geometry = dde.geometry.Interval(-1.0, 1.0)
     point = np.array([[0.3], [0.3]])
-    bc = WeightedPointSetBC(point, np.array([1.0, 0.0]), np.array([1.8, 0.2]))
+    bc = weighted_point_set_bc(point, np.array([1.0, 0.0]), np.array([1.8, 0.2]))
     data = dde.data.PDE(geometry, lambda x, y: 0.0 * y, [bc], num_domain=0, num_boundary=0,
                         anchors=np.array([[-0.5], [0.5]]), num_test=None)
     net = dde.nn.FNN([1, 8, 1], "tanh", "Glorot normal")
