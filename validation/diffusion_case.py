@@ -95,7 +95,7 @@ class DiffusionCase:
     times: tuple[float, ...] = (0.0, 1.0, 1.5, 1.9)
     dsm_steps: int = 40000
     train_samples: int = 10000
-    samples: int = 10000
+    samples: int = 5000
     energy_sets: int = 8
     sampler_steps: int = 500
     identity_x: tuple[float, ...] = (0.5,)
