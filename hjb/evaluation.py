@@ -136,6 +136,16 @@ def evaluate_policy(
     return EvaluationResult(*losses, steps, finite=True)
 
 
+def probe_residual(problem: ControlProblem, critic: Critic, policy, x: np.ndarray) -> float:
+    """rms over x (n, d) of the evaluation residual ρV − r − L^α V of the critic, ÷ (ρ·V's scale): the fit's error on
+    points it was not trained on."""
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    V, dV, d2V = critic.derivatives(xt)
+    with torch.no_grad():
+        residual = evaluation_residual(problem, xt, V, dV, d2V, policy(xt))
+    return float(torch.sqrt(torch.mean(residual**2))) / (problem.discount * critic.scale)
+
+
 def solve_level(problem: ControlProblem, critic: Critic, policy, collocation: np.ndarray) -> float:
     """Shift V by δ = −mean(R)/ρ, the constant minimising mean(R + ρδ)² over the collocation points (n, d), R the
     evaluation residual. The level enters the residual only through ρV, the stiffest direction for the

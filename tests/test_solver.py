@@ -97,29 +97,33 @@ def test_a_stalled_warm_fit_is_replaced_by_a_fresh_network():
     warm = _fit_pde(problem, critic, policy, x, x[:2], s, s.adam_steps, None)
     assert warm.pde_loss > s.restart_tol**2
     saturated = error(critic)
-    result, kept = _restart(problem, critic, policy, x, x[:2], s, None, warm, Progress(1, enabled=False), 1)
+    result, kept = _restart(problem, critic, policy, x, x[:2], probe, s, None, warm, Progress(1, enabled=False), 1)
     assert kept and result.pde_loss <= 0.1 * warm.pde_loss
     assert error(critic) <= min(1e-3, saturated / 2)
 
 
 def test_a_worse_fresh_fit_is_discarded_and_the_warm_weights_restored():
-    """When the fresh network fits worse (here: no training budget at all) the warm weights come back unchanged."""
+    """When the fresh network fits worse on the probe points (here: a warm critic trained 500 Adam steps against a
+    fresh one given no budget at all) the warm weights come back unchanged."""
     import torch
 
     from hjb.critic import Critic
-    from hjb.evaluation import EvaluationResult
-    from hjb.iteration import _restart
+    from hjb.iteration import _fit_pde, _restart
     from hjb.progress import Progress
 
     torch.manual_seed(0)
     problem = seed_lqr()
+
+    def policy(y):
+        return -2.0 * y
+
     critic = Critic(problem.domain, 8, 1)
+    critic.set_output_scale(-0.5, 0.3)
+    x = problem.domain.sample(64, "sobol", seed=0)
+    warm = _fit_pde(problem, critic, policy, x, x[:2], SolverSettings(pde_lbfgs_steps=0), 500, None)
     before = critic.state()
-    x = problem.domain.sample(32, "sobol", seed=0)
     s = SolverSettings(adam_steps_first=0, pde_lbfgs_steps=0)
-    warm = EvaluationResult(pde_loss=1e-30, anchor_loss=0.0, steps=0, finite=True)
-    result, kept = _restart(problem, critic, lambda y: -2.0 * y, x, x[:2], s, None, warm,
-                            Progress(1, enabled=False), 1)
+    result, kept = _restart(problem, critic, policy, x, x[:2], x, s, None, warm, Progress(1, enabled=False), 1)
     assert not kept and result is warm
     after = critic.state()
     assert all(torch.equal(before[k], after[k]) for k in before)
