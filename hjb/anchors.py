@@ -13,8 +13,9 @@ standard error (documented in SolverSettings):
 - every anchor is measured on V's scale (its spread over the box). Scales of their own, max(|Â_i|, 10⁻³·spread),
   were tried for a V spanning orders of magnitude (Merton with γ = 3, x⁻² over [0.2, 12.5]): they made that
   case no better (value error 2.9e-2 → 7.0e-2) and the seed cases worse (lqr1d_bounded 4.7e-4 → 2.4e-3);
-- paths: anchor_paths, then more (up to anchor_max_paths) until the standard error of the anchors' mean,
-  mean(se)/√n over the n anchors, is at most anchor_stderr × V's scale (the anchors pin a few modes and
+- paths: anchor_paths, then more (up to anchor_max_paths, re-sized up to RESIZES times from the last batch's se)
+  until the standard error of the anchors' mean, rms(se)/√n over the n anchors, is at most
+  anchor_stderr × V's scale (the anchors pin a few modes and
   a level together, so their joint error is what counts);
 - disagreement: χ² = mean((V_θ − Â − level)²/se²) with the best constant level removed (the level is set
   in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
@@ -35,12 +36,14 @@ from hjb.pdes.problem import ControlProblem
 from hjb.settings import SolverSettings
 
 COURANT = 0.05  # Euler–Maruyama step ≤ COURANT / (Lipschitz constant of the closed-loop drift)
+RESIZES = 3  # at most this many re-sizings of the path count from the last batch's standard error
+RESIZE_MARGIN = 1.2  # paths for (se/target)² × this, so that the next batch lands below the target
 
 
 @dataclass(frozen=True)
 class Anchors:
     """Monte Carlo anchor values at x (n, d): estimate (mean, stderr), horizon, step and paths per point; capped when
-    the standard-error target needed more than anchor_max_paths paths (V's free modes are then pinned only as
+    their standard error missed its target within anchor_max_paths paths (V's free modes are then pinned only as
     precisely as the capped anchors allow, and the run cannot say converged)."""
 
     x: np.ndarray
@@ -111,13 +114,23 @@ def estimate_anchors(
 
     paths = s.anchor_paths
     estimate = batch(paths)
-    target = s.anchor_stderr * critic.scale * math.sqrt(len(x))
-    stderr = float(np.mean(estimate.stderr))
-    needed = int(math.ceil(paths * (stderr / target) ** 2)) if math.isfinite(stderr) else paths
-    if needed > paths and paths < s.anchor_max_paths:  # the same seed: the first `paths` paths again, and more
-        paths = min(needed, s.anchor_max_paths)
+    target = s.anchor_stderr * critic.scale * math.sqrt(len(x))  # on √n × the se of the anchors' mean
+    for _ in range(RESIZES):  # the se of few paths is itself noisy (heavy tails): size again from the larger sample
+        stderr = joint_stderr(estimate)
+        if not math.isfinite(stderr) or stderr <= target or paths >= s.anchor_max_paths:
+            break
+        # The same seed: the first `paths` paths again, and more.
+        paths = min(int(math.ceil(paths * RESIZE_MARGIN * (stderr / target) ** 2)), s.anchor_max_paths)
         estimate = batch(paths)
-    return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths, capped=needed > s.anchor_max_paths)
+    capped = not joint_stderr(estimate) <= target
+    return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths, capped=capped)
+
+
+def joint_stderr(estimate: MonteCarloEstimate) -> float:
+    """rms(se) over the anchors: √n × the standard error of their mean (n independent estimates). The mean se
+    would let a few noisy anchors hide among precise ones, and those (Merton's largest wealths, where the x^λ₊
+    mode is largest) are the ones that pin V's free modes."""
+    return float(np.sqrt(np.mean(estimate.stderr**2)))
 
 
 def _misfit(critic: Critic, anchors: Anchors, floor: float) -> tuple[np.ndarray, np.ndarray, float]:

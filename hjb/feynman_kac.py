@@ -21,25 +21,67 @@ class MonteCarloEstimate:
     stderr: np.ndarray
 
 
-def extended_derivatives(
+POWER_LAW_EXPONENT = 4.0  # |λ| cap of the power-law continuation on log boxes (V_u ∝ x^λ; CRRA: λ = 1 − γ)
+
+
+def _at_clipped_state(x: Tensor, c: Tensor, log: bool, dV: Tensor, d2V: Tensor | None):
+    """Δu = u(x) − u(c) (n, d), V_u(c) (n, d), V_uu(c) (n, d, d) or None, and the power-law exponents λ (n, d)
+    (zero on linear boxes), in the box's coordinates; from ∇V(c), ∇²V(c) in x (chain rule on log boxes)."""
+    if not log:
+        return x - c, dV, d2V, torch.zeros_like(dV)
+    du, Vu = torch.log(x) - torch.log(c), c * dV
+    if d2V is None:
+        return du, Vu, None, torch.zeros_like(Vu)
+    Vuu = c.unsqueeze(-1) * c.unsqueeze(-2) * d2V + torch.diag_embed(Vu)
+    curvature = torch.diagonal(Vuu, dim1=-2, dim2=-1)
+    safe = torch.where(Vu == 0, torch.ones_like(Vu), Vu)
+    exponent = torch.where(Vu == 0, torch.zeros_like(Vu), curvature / safe)
+    return du, Vu, Vuu, exponent.clamp(-POWER_LAW_EXPONENT, POWER_LAW_EXPONENT)
+
+
+def box_derivatives(
     x: Tensor, c: Tensor, log: bool, dV: Tensor, d2V: Tensor | None
 ) -> tuple[Tensor, Tensor | None]:
-    """∇V (n, d) and ∇²V (n, d, d) at x of V's second-order Taylor polynomial about the clipped state c (n, d),
-    taken in the box's coordinates u (u = log x on log boxes, else u = x); from ∇V(c) (n, d), ∇²V(c) (n, d, d).
+    """V_u (n, d) and V_uu (n, d, d) at x of V continued from the clipped state c (n, d), in the box's coordinates u;
+    from ∇V(c) (n, d), ∇²V(c) (n, d, d) in x.
 
-    Inside the box (x = c) these are ∇V(c), ∇²V(c). With d2V None the polynomial is of first order."""
+    Linear boxes (u = x): V's second-order Taylor polynomial about c. Log boxes (u = log x): a power law per
+    coordinate, V_u,i(x) = V_u,i(c)·e^{λ_i Δu_i} with λ_i = V_uu,ii/V_u,i at c (|λ| ≤ POWER_LAW_EXPONENT) and
+    V_uu,ij(c)·e^{(λ_iΔu_i + λ_jΔu_j)/2}: exact for V = a + b·x^p (homothetic problems, where log boxes belong);
+    the second-order Taylor polynomial in u left most of the noise of paths far outside the box.
+    Inside the box (x = c) these are V's own derivatives. With d2V None V_u (or ∇V) is held constant."""
+    du, g, H, exponent = _at_clipped_state(x, c, log, dV, d2V)
+    if H is None:
+        return g, None
     if not log:
-        if d2V is None:
-            return dV, None
-        return dV + (d2V @ (x - c).unsqueeze(-1)).squeeze(-1), d2V
-    # In u: V_u = c ∘ ∇V, V_uu = diag(c) ∇²V diag(c) + diag(V_u); back in x: ∇V = g / x with g = V_u + V_uu Δu,
-    # ∇²V = (V_uu − diag(g)) / (x xᵀ).
-    Vu = c * dV
-    if d2V is None:
-        return Vu / x, None
-    Vuu = c.unsqueeze(-1) * c.unsqueeze(-2) * d2V + torch.diag_embed(Vu)
-    g = Vu + (Vuu @ (torch.log(x) - torch.log(c)).unsqueeze(-1)).squeeze(-1)
-    return g / x, (Vuu - torch.diag_embed(g)) / (x.unsqueeze(-1) * x.unsqueeze(-2))
+        return g + (H @ du.unsqueeze(-1)).squeeze(-1), H
+    growth = exponent * du
+    return g * torch.exp(growth), H * torch.exp(0.5 * (growth.unsqueeze(-1) + growth.unsqueeze(-2)))
+
+
+def continuation(x: Tensor, c: Tensor, log: bool, dV: Tensor, d2V: Tensor | None) -> Tensor:
+    """V(x) − V(c) (n,) of the continuation of box_derivatives: Taylor on linear boxes, on log boxes
+    Σ_i V_u,i (e^{λ_iΔu_i} − 1)/λ_i plus the Taylor cross terms ½Σ_{i≠j} V_uu,ij Δu_i Δu_j."""
+    du, g, H, exponent = _at_clipped_state(x, c, log, dV, d2V)
+    if H is None:
+        return (g * du).sum(-1)
+    if not log:
+        return (g * du).sum(-1) + 0.5 * torch.einsum("ni,nij,nj->n", du, H, du)
+    growth = exponent * du
+    small = exponent.abs() < 1e-8
+    ratio = torch.where(small, du, torch.expm1(growth) / torch.where(small, torch.ones_like(exponent), exponent))
+    cross = H - torch.diag_embed(torch.diagonal(H, dim1=-2, dim2=-1))
+    return (g * ratio).sum(-1) + 0.5 * torch.einsum("ni,nij,nj->n", du, cross, du)
+
+
+def control_variate(g: Tensor, H: Tensor | None, xi: Tensor, sigma_u: Tensor, dt: float) -> Tensor:
+    """g·ξ + ½(ξᵀHξ − Tr(H Σ_u Σ_uᵀ) dt) (n,): mean zero for ξ = Σ_u ΔW (n, d), with Σ_u (n, d, k)."""
+    cv = (g * xi).sum(-1)
+    if H is None:
+        return cv
+    quadratic = torch.einsum("ni,nij,nj->n", xi, H, xi)
+    trace = (H * (sigma_u @ sigma_u.transpose(-1, -2))).sum(dim=(-2, -1)) * dt
+    return cv + 0.5 * (quadratic - trace)
 
 
 class _Path:
@@ -59,18 +101,18 @@ class _Path:
         sigma = p.diffusion(x, a)
         noise = (sigma @ dW.unsqueeze(-1)).squeeze(-1)
         if self.gradient is not None:
-            # Control variate: e^{−ρt_j}[∇V·ΣΔW + ½(ΣΔW)ᵀ∇²V(ΣΔW) − ½Tr(ΣΣᵀ∇²V)dt] has mean exactly zero
+            # Control variate: e^{−ρt_j}[V_u·ξ + ½ξᵀV_uu ξ − ½Tr(Σ_uΣ_uᵀV_uu)dt], ξ = Σ_uΔW, has mean exactly zero
             # and is V's Itô increment up to drift terms: subtracting it cancels the noise of V along the path.
-            # Outside the box ∇V, ∇²V continue V's Taylor polynomial in the box's coordinates: frozen at the
+            # Outside the box V_u, V_uu continue V's Taylor polynomial in the box's coordinates: frozen at the
             # clipped state, ∇V·Σ(x)ΔW would grow with x where Σ does (Merton: Σ ∝ x) into heavy-tailed noise.
             derivatives = self.gradient(c)
             dV, d2V = derivatives if isinstance(derivatives, tuple) else (derivatives, None)
-            dV, d2V = extended_derivatives(x, c, self.log, dV, d2V)
-            cv = (dV * noise).sum(-1)
-            if d2V is not None:
-                quadratic = torch.einsum("ni,nij,nj->n", noise, d2V, noise)
-                trace = (d2V * (sigma @ sigma.transpose(-1, -2))).sum(dim=(-2, -1)) * self.dt
-                cv = cv + 0.5 * (quadratic - trace)
+            g, H = box_derivatives(x, c, self.log, dV, d2V)
+            # The control variate is taken in the coordinates the step is taken in: on log boxes the step of
+            # log x is Σ/x ΔW, so V's quadratic Itô term matches it (in x, ½V′(ξ² − E ξ²)/x was left as
+            # O(dt) noise per step: merton_gamma05's anchors had se ∝ √dt even with the exact V).
+            xi, sigma_u = (noise / x, sigma / x.unsqueeze(-1)) if self.log else (noise, sigma)
+            cv = control_variate(g, H, xi, sigma_u, self.dt)
             self.total -= np.exp(-p.discount * self.t) * cv
         drift = p.drift(x, a)
         if self.log:
@@ -83,9 +125,17 @@ class _Path:
         self.t += self.dt
 
     def value(self, tail) -> Tensor:
+        """The path's estimate: discounted rewards (minus the control variate) plus e^{−ρT}·V(X_T), with V(X_T)
+        the tail at the clipped state, continued outside the box as the control variate is (continuation)."""
         if tail is None:
             return self.total
-        return self.total + np.exp(-self.problem.discount * self.t) * tail(self.clip(self.x))
+        c = self.clip(self.x)
+        end = tail(c)
+        if self.gradient is not None:
+            derivatives = self.gradient(c)
+            dV, d2V = derivatives if isinstance(derivatives, tuple) else (derivatives, None)
+            end = end + continuation(self.x, c, self.log, dV, d2V)
+        return self.total + np.exp(-self.problem.discount * self.t) * end
 
 
 @torch.no_grad()
@@ -109,7 +159,7 @@ def feynman_kac(
     trusted there). On a log-scale box the step is taken in log x, so states stay positive.
     `gradient`, an approximation of ∇V^α (n, d), or of (∇V^α, ∇²V^α) (n, d), (n, d, d), turns on the
     first- or second-order martingale control variate (unbiased whatever its accuracy); outside the box
-    it continues V's Taylor polynomial about the clipped state (extended_derivatives).
+    it continues V's Taylor polynomial about the clipped state in the box's coordinates (box_derivatives).
     With richardson=True the step dt and dt/2 run on the same Brownian paths and 2·V_{dt/2} − V_dt
     removes the O(dt) weak error of Euler–Maruyama. Path j's noise comes from stream (seed, j // BLOCK): the
     same seed gives the same paths whatever `paths` is (common random numbers across calls).

@@ -5,12 +5,20 @@ import copy
 import functools
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from hjb.admissibility import check_start
-from hjb.anchors import anchor_weights, disagreement, estimate_anchors, level_free_targets
+from hjb.anchors import (
+    Anchors,
+    anchor_weights,
+    disagreement,
+    estimate_anchors,
+    joint_stderr,
+    level_free_targets,
+)
 from hjb.critic import Critic
 from hjb.errors import ProblemError, TrainingDivergedError
 from hjb.evaluation import evaluate_policy, probe_residual, solve_level
@@ -58,7 +66,7 @@ def solve(
     policy = InitialPolicy(problem)
     critic.set_output_scale(*_reward_scale(problem, policy, collocation))
     history: list[dict] = []
-    previous, restarts = None, [0]  # restarts[0]: fresh-network refits so far (_restart)
+    previous, carry = None, _Carry()
     for it in range(s.max_iterations):
         t0 = time.perf_counter()
 
@@ -68,7 +76,7 @@ def solve(
         if it > 0:  # the scale follows V's spread, so the losses stay relative to the V being learned
             critic.rescale(*_spread(critic.value(torch.as_tensor(collocation, dtype=torch.float64)).numpy()))
         record = _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial,
-                           restarts)
+                           carry)
         # Improvement: α_{k+1} = argmax_a Q_k(x, a).
         if use_actor:
             actor_ascent(problem, critic, actor, collocation, steps=s.actor_steps, learning_rate=s.actor_learning_rate,
@@ -78,6 +86,7 @@ def solve(
             policy = GreedyPolicy(problem, critic)
         diagnostics, previous = _diagnostics(Solution(problem, critic, policy, history, s), probe, previous)
         record.update(diagnostics)
+        carry.value_change = record["value_change"]
         record["seconds"] = time.perf_counter() - t0
         history.append(record)
         progress.iteration(record)
@@ -88,33 +97,50 @@ def solve(
     return Solution(problem, critic, policy, history, s, status=status(history, s))
 
 
+@dataclass
+class _Carry:
+    """What one policy evaluation hands the next: the fresh-network refits so far (_restart), the last anchors and
+    the relative change of V in the last iteration."""
+
+    restarts: int = 0
+    anchors: Anchors | None = None
+    value_change: float = math.inf
+
+
+def _held(carry: _Carry, s: SolverSettings) -> Anchors | None:
+    """The last anchors, to hold V's free modes in the next PDE fit, once V changed by less than their relative
+    standard error in the last iteration: their bias for the new policy, V^{α_k} − V^{α_{k−1}}, is then within
+    their noise (policy iteration converges quadratically). Held from the start, the first policy's anchors
+    pulled the next fit to residuals of 0.2–0.3. Alone, the PDE lets the optimisers slide along the free
+    modes: in merton_gamma05, from V within 3.7e-4 of V* and π within 1.7e-3, a PDE-only refit for the same policy
+    went to 1.3e-2 and 4.4e-2 (anchors' χ² 0.35 → 93), and the next anchored phase did not bring it back."""
+    anchors = carry.anchors
+    if anchors is None or not carry.value_change <= s.anchor_stderr * math.sqrt(len(anchors.x)):
+        return None
+    return anchors
+
+
 def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial,
-              restarts: list[int]) -> dict:
+              carry: _Carry) -> dict:
     """Policy evaluation of α_k: the PINN on the linear PDE (warm-started from V_{k−1}), Feynman–Kac anchors,
     an anchored phase (anchors at V's level) when V's shape disagrees with them beyond their standard errors,
     then V's level in closed form from the PDE."""
     on_chunk = functools.partial(progress.training, it)
-    # Unanchored phase: the PDE alone moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail
-    # below is bootstrapped from the new policy's value and not the old one's.
+    # First phase: the PDE moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail below is bootstrapped from
+    # the new policy's value and not the old one's; the last anchors hold what the PDE leaves free once they
+    # describe α_k within their noise (_held).
+    held = _held(carry, s)
     result = _fit_pde(problem, critic, policy, collocation, anchor_x, s, s.adam_steps_first if it == 0 else s.adam_steps,
-                      on_chunk)
+                      on_chunk, held)
     _check_finite(result, it, partial)
     restarted = False
-    if it > 0 and restarts[0] < s.restarts and result.pde_loss > s.restart_tol**2:
-        restarts[0] += 1
+    if it > 0 and carry.restarts < s.restarts and result.pde_loss > s.restart_tol**2:
+        carry.restarts += 1
         result, restarted = _restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk, result,
-                                     progress, it)
-    anchors = estimate_anchors(problem, policy, critic, anchor_x, probe[:128], s, noise_dim, seed=s.seed * 1000)
-    estimate = anchors.estimate
-    if not np.all(np.isfinite(estimate.mean)):
-        raise TrainingDivergedError(
-            f"Feynman–Kac anchor values are NaN/inf in PI iteration {it + 1}; kept the last finite weights",
-            iteration=it + 1, last_finite=partial("diverged"),
-        )
-    chi2 = disagreement(critic, anchors, s.anchor_stderr)
+                                     progress, it, held)
+    anchors, chi2 = _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial)
     anchored = chi2 > s.anchor_chi2 and (s.anchored_adam_steps > 0 or s.lbfgs_steps > 0)
-    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, float(np.mean(estimate.stderr) / critic.scale),
-                     chi2, s.anchor_chi2, anchored, anchors.capped)
+    _report_anchors(progress, it, anchors, chi2, s, anchored, critic)
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
         result = evaluate_policy(
@@ -124,13 +150,15 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
             anchor_weights=anchor_weights(critic, anchors, s.anchor_stderr),
         )
         _check_finite(result, it, partial)
+    carry.anchors = anchors
+    estimate = anchors.estimate
     solve_level(problem, critic, policy, collocation)
     return {
         "iteration": it,
         "pde_loss": result.pde_loss,
         "anchor_loss": float(np.mean(((critic.value(torch.as_tensor(anchor_x)).numpy() - estimate.mean)
                                       / critic.scale) ** 2)),
-        "anchor_stderr": float(np.mean(estimate.stderr) / critic.scale),
+        "anchor_stderr": joint_stderr(estimate) / critic.scale,
         "anchor_chi2": chi2,
         "anchored_phase": anchored,
         "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr),
@@ -143,16 +171,39 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
     }
 
 
-def _fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_chunk):
-    """The critic fitted to the evaluation PDE of α alone (no anchors): Adam, then L-BFGS to fit_tol or a stall."""
+def _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial) -> tuple[Anchors, float]:
+    """Feynman–Kac anchors of α_k (hjb.anchors) and V_θ's χ² against them; TrainingDivergedError when not finite."""
+    anchors = estimate_anchors(problem, policy, critic, anchor_x, probe[:128], s, noise_dim, seed=s.seed * 1000)
+    if not np.all(np.isfinite(anchors.estimate.mean)):
+        raise TrainingDivergedError(
+            f"Feynman–Kac anchor values are NaN/inf in PI iteration {it + 1}; kept the last finite weights",
+            iteration=it + 1, last_finite=partial("diverged"),
+        )
+    return anchors, disagreement(critic, anchors, s.anchor_stderr)
+
+
+def _report_anchors(progress, it, anchors, chi2, s, anchored, critic) -> None:
+    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, joint_stderr(anchors.estimate) / critic.scale,
+                     chi2, s.anchor_chi2, anchored, anchors.capped)
+
+
+def _fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_chunk, held: Anchors | None = None):
+    """The critic fitted to the evaluation PDE of α: Adam, then L-BFGS to fit_tol or a stall; with `held` anchors,
+    to the PDE and those anchors at V's level (weight anchor_weight, each by its precision), which hold V's free
+    modes."""
+    if held is None:
+        targets, weights, weight = np.zeros(len(anchor_x)), None, 0.0
+    else:
+        targets, weights = level_free_targets(critic, held, s.anchor_stderr), anchor_weights(critic, held, s.anchor_stderr)
+        weight = s.anchor_weight
     return evaluate_policy(
-        problem, critic, policy, collocation, anchor_x, np.zeros(len(anchor_x)),
-        adam_steps=adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.pde_lbfgs_steps, anchor_weight=0.0,
-        on_chunk=on_chunk, fit_tol=s.fit_tol,
+        problem, critic, policy, collocation, anchor_x, targets,
+        adam_steps=adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.pde_lbfgs_steps, anchor_weight=weight,
+        on_chunk=on_chunk, fit_tol=s.fit_tol, anchor_weights=weights,
     )
 
 
-def _restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk, warm, progress, it):
+def _restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk, warm, progress, it, held=None):
     """The warm-started fit stalled above restart_tol: fit a freshly initialised network (same output scale) as in
     the first iteration and keep whichever fit has the lower evaluation residual on the probe points (held out:
     in 5-D, 256 collocation points, a fresh network fitted them better, 1.2e-3 against 2.3e-3, and was wrong between
@@ -161,7 +212,7 @@ def _restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk,
     and its warm fit stalled at a relative residual rms of 6e-2."""
     saved, before = critic.state(), probe_residual(problem, critic, policy, probe)
     critic.reinitialize()
-    fresh = _fit_pde(problem, critic, policy, collocation, anchor_x, s, s.adam_steps_first, on_chunk)
+    fresh = _fit_pde(problem, critic, policy, collocation, anchor_x, s, s.adam_steps_first, on_chunk, held)
     after = probe_residual(problem, critic, policy, probe) if fresh.finite else math.inf
     won = after < before
     if not won:

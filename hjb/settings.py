@@ -22,7 +22,7 @@ class SolverSettings:
     residual rms), at most `restarts` times per solve, a freshly initialised network is fitted likewise (with
     `adam_steps_first`) and the better of the two kept. Then the
     Feynman–Kac anchors (hjb.anchors): `anchors` points, each the mean of at least `anchor_paths` paths,
-    more (up to `anchor_max_paths`) until the standard error of their mean (mean se/√anchors) is at most
+    more (up to `anchor_max_paths`) until the standard error of their mean (rms se/√anchors) is at most
     `anchor_stderr` × V's scale;
     horizon `anchor_horizon`, by default `anchor_tail`/ρ (the bootstrapped tail weighs e^{−anchor_tail});
     step min(T/`anchor_steps`, 0.05/Lip(closed-loop drift), `anchor_dt` if set), at least T/`anchor_max_steps`;

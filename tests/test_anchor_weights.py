@@ -57,3 +57,49 @@ def test_anchors_say_when_the_path_cap_stopped_them_short_of_the_target():
     assert capped.capped and capped.paths == 128
     free = estimate_anchors(problem, policy, critic, x, x, loose, 1, seed=0)
     assert not free.capped and free.paths == 8
+
+
+def test_joint_stderr_is_the_rms_of_the_anchors_se():
+    """√n × the se of the mean of n independent anchors: rms(1, 1, 7) = 4.12, where the mean se (3) hides the noisy one."""
+    from hjb.anchors import joint_stderr
+
+    estimate = MonteCarloEstimate(np.zeros(3), np.array([1.0, 1.0, 7.0]))
+    assert joint_stderr(estimate) == np.sqrt(17.0)
+
+
+def test_anchor_paths_are_resized_until_the_target_is_met():
+    """A target 4× below the 8-path standard error: the path count is re-sized from each batch's own se until
+    the joint se is at most the target, well short of the cap."""
+    from hjb.anchors import estimate_anchors, joint_stderr
+    from hjb.pdes import seed_lqr
+    from hjb.policies import InitialPolicy
+    from hjb.settings import SolverSettings
+
+    problem = seed_lqr()
+    critic = Critic(problem.domain, 4, 1)
+    critic.set_output_scale(0.0, 1.0)
+    x = problem.domain.spread_points(3, seed=1)
+    policy = InitialPolicy(problem)
+    first = SolverSettings(anchor_paths=8, anchor_max_paths=8, anchor_stderr=1e-9, anchor_horizon=1.0)
+    se8 = joint_stderr(estimate_anchors(problem, policy, critic, x, x, first, 1, seed=0).estimate)
+    target = se8 / 4  # anchor_stderr × scale × √n
+    s = first.replace(anchor_max_paths=100_000, anchor_stderr=target / np.sqrt(len(x)))
+    anchors = estimate_anchors(problem, policy, critic, x, x, s, 1, seed=0)
+    assert not anchors.capped and 64 < anchors.paths < 2000
+    assert joint_stderr(anchors.estimate) <= target
+
+
+def test_last_anchors_are_held_once_v_changes_less_than_their_noise():
+    """_held: the last anchors hold V's free modes in the next PDE fit only when V changed by less than
+    anchor_stderr·√n (relative) in the last iteration; none before the first anchors."""
+    from hjb.iteration import _Carry, _held
+    from hjb.settings import SolverSettings
+
+    s = SolverSettings()
+    x = np.zeros((12, 1))
+    anchors = Anchors(x=x, estimate=MonteCarloEstimate(np.zeros(12), np.ones(12)), horizon=1.0, dt=0.1, paths=8)
+    limit = s.anchor_stderr * np.sqrt(12)
+    assert _held(_Carry(), s) is None
+    assert _held(_Carry(anchors=anchors, value_change=1.5 * limit), s) is None
+    assert _held(_Carry(anchors=anchors, value_change=float("nan")), s) is None
+    assert _held(_Carry(anchors=anchors, value_change=0.5 * limit), s) is anchors
