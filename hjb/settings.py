@@ -30,7 +30,9 @@ class SolverSettings:
     level removed, above `anchor_chi2`), an anchored phase imposes them at V's level (`anchored_adam_steps` Adam,
     at most `lbfgs_steps` L-BFGS iterations, stopping likewise, weight `anchor_weight` relative to the PDE
     residual): this pins what the evaluation PDE leaves free on a
-    truncated box (Merton's x^λ± modes). Finally the offset of V is set in closed form to the constant shift
+    truncated box (Merton's x^λ± modes). Once V changed by less than `anchor_stderr`·√`anchors` (relative) in an
+    iteration, its anchors also enter the next iteration's PDE fit, so that the PDE cannot slide V along those
+    modes (hjb.iteration._held). Finally the offset of V is set in closed form to the constant shift
     that zeroes the mean PDE residual (hjb.evaluation.solve_level).
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q: `actor_steps` Adam steps,
     then at most `actor_lbfgs_steps` L-BFGS iterations), or auto (greedy when the problem declares one).
