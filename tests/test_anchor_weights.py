@@ -38,19 +38,24 @@ def test_a_weighted_point_set_fit_is_the_weighted_mean():
     assert abs(value - 0.9) < 1e-3
 
 
-def test_anchors_say_when_the_path_cap_stopped_them_short_of_the_target():
-    """The seed LQR under a ≡ 0 needs more than 128 paths for a 10⁻⁶ × scale target: capped;
-    with a loose target the first 8 paths suffice: not capped, and no more paths are drawn."""
-    from hjb.anchors import estimate_anchors
+def _seed_lqr_under_zero_action():
+    """(problem, critic with output scale 1, 3 anchor points, the initial policy a ≡ 0) for the seed LQR."""
     from hjb.pdes import seed_lqr
     from hjb.policies import InitialPolicy
-    from hjb.settings import SolverSettings
 
     problem = seed_lqr()
     critic = Critic(problem.domain, 4, 1)
     critic.set_output_scale(0.0, 1.0)
-    x = problem.domain.spread_points(3, seed=1)
-    policy = InitialPolicy(problem)
+    return problem, critic, problem.domain.spread_points(3, seed=1), InitialPolicy(problem)
+
+
+def test_anchors_say_when_the_path_cap_stopped_them_short_of_the_target():
+    """The seed LQR under a ≡ 0 needs more than 128 paths for a 10⁻⁶ × scale target: capped;
+    with a loose target the first 8 paths suffice: not capped, and no more paths are drawn."""
+    from hjb.anchors import estimate_anchors
+    from hjb.settings import SolverSettings
+
+    problem, critic, x, policy = _seed_lqr_under_zero_action()
     tight = SolverSettings(anchor_paths=8, anchor_max_paths=128, anchor_stderr=1e-6, anchor_horizon=1.0)
     loose = tight.replace(anchor_stderr=10.0)
     capped = estimate_anchors(problem, policy, critic, x, x, tight, 1, seed=0)
@@ -71,15 +76,9 @@ def test_anchor_paths_are_resized_until_the_target_is_met():
     """A target 4× below the 8-path standard error: the path count is re-sized from each batch's own se until
     the joint se is at most the target, well short of the cap."""
     from hjb.anchors import estimate_anchors, joint_stderr
-    from hjb.pdes import seed_lqr
-    from hjb.policies import InitialPolicy
     from hjb.settings import SolverSettings
 
-    problem = seed_lqr()
-    critic = Critic(problem.domain, 4, 1)
-    critic.set_output_scale(0.0, 1.0)
-    x = problem.domain.spread_points(3, seed=1)
-    policy = InitialPolicy(problem)
+    problem, critic, x, policy = _seed_lqr_under_zero_action()
     first = SolverSettings(anchor_paths=8, anchor_max_paths=8, anchor_stderr=1e-9, anchor_horizon=1.0)
     se8 = joint_stderr(estimate_anchors(problem, policy, critic, x, x, first, 1, seed=0).estimate)
     target = se8 / 4  # anchor_stderr × scale × √n
