@@ -93,6 +93,11 @@ class _Path:
         self.log = problem.domain.scale == "log"
         self.t, self.total = 0.0, torch.zeros(x0.shape[0], dtype=x0.dtype)
 
+    def _derivatives(self, c: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(∇V, ∇²V or None) at the clipped states c (n, d) from `gradient`."""
+        derivatives = self.gradient(c)
+        return derivatives if isinstance(derivatives, tuple) else (derivatives, None)
+
     def step(self, dW: Tensor) -> None:
         p, x = self.problem, self.x
         c = self.clip(x)
@@ -103,11 +108,9 @@ class _Path:
         if self.gradient is not None:
             # Control variate: e^{−ρt_j}[V_u·ξ + ½ξᵀV_uu ξ − ½Tr(Σ_uΣ_uᵀV_uu)dt], ξ = Σ_uΔW, has mean exactly zero
             # and is V's Itô increment up to drift terms: subtracting it cancels the noise of V along the path.
-            # Outside the box V_u, V_uu continue V's Taylor polynomial in the box's coordinates: frozen at the
-            # clipped state, ∇V·Σ(x)ΔW would grow with x where Σ does (Merton: Σ ∝ x) into heavy-tailed noise.
-            derivatives = self.gradient(c)
-            dV, d2V = derivatives if isinstance(derivatives, tuple) else (derivatives, None)
-            g, H = box_derivatives(x, c, self.log, dV, d2V)
+            # Outside the box V_u, V_uu continue V from the clipped state (box_derivatives): frozen there,
+            # ∇V·Σ(x)ΔW would grow with x where Σ does (Merton: Σ ∝ x) into heavy-tailed noise.
+            g, H = box_derivatives(x, c, self.log, *self._derivatives(c))
             # The control variate is taken in the coordinates the step is taken in: on log boxes the step of
             # log x is Σ/x ΔW, so V's quadratic Itô term matches it (in x, ½V′(ξ² − E ξ²)/x was left as
             # O(dt) noise per step: merton_gamma05's anchors had se ∝ √dt even with the exact V).
@@ -132,9 +135,7 @@ class _Path:
         c = self.clip(self.x)
         end = tail(c)
         if self.gradient is not None:
-            derivatives = self.gradient(c)
-            dV, d2V = derivatives if isinstance(derivatives, tuple) else (derivatives, None)
-            end = end + continuation(self.x, c, self.log, dV, d2V)
+            end = end + continuation(self.x, c, self.log, *self._derivatives(c))
         return self.total + np.exp(-self.problem.discount * self.t) * end
 
 
@@ -159,7 +160,7 @@ def feynman_kac(
     trusted there). On a log-scale box the step is taken in log x, so states stay positive.
     `gradient`, an approximation of ∇V^α (n, d), or of (∇V^α, ∇²V^α) (n, d), (n, d, d), turns on the
     first- or second-order martingale control variate (unbiased whatever its accuracy); outside the box
-    it continues V's Taylor polynomial about the clipped state in the box's coordinates (box_derivatives).
+    it continues V from the clipped state (box_derivatives), and so does the tail (continuation).
     With richardson=True the step dt and dt/2 run on the same Brownian paths and 2·V_{dt/2} − V_dt
     removes the O(dt) weak error of Euler–Maruyama. Path j's noise comes from stream (seed, j // BLOCK): the
     same seed gives the same paths whatever `paths` is (common random numbers across calls).
