@@ -133,10 +133,15 @@ def joint_stderr(estimate: MonteCarloEstimate) -> float:
     return float(np.sqrt(np.mean(estimate.stderr**2)))
 
 
+def _floored_stderr(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray:
+    """The anchors' standard errors (n,), at least floor × V's scale."""
+    return np.maximum(anchors.estimate.stderr, floor * critic.scale)
+
+
 def _misfit(critic: Critic, anchors: Anchors, floor: float) -> tuple[np.ndarray, np.ndarray, float]:
     """(m, se, m̄): misfit m = V_θ − Â at the anchors (n,), se ≥ floor × V's scale, and the se-weighted mean m̄."""
     value = critic.value(torch.as_tensor(anchors.x, dtype=torch.float64)).numpy()
-    se = np.maximum(anchors.estimate.stderr, floor * critic.scale)
+    se = _floored_stderr(critic, anchors, floor)
     misfit = value - anchors.estimate.mean
     weights = 1.0 / se**2
     return misfit, se, float(np.sum(weights * misfit) / np.sum(weights))
@@ -153,7 +158,7 @@ def anchor_weights(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray
     """w_i ∝ 1/se_i² (n,), se ≥ floor × V's scale, with mean 1: the anchored phase's least squares then weighs each
     anchor by its precision (the χ² test's weighting), not a noisy anchor (far from the start's probable paths:
     Merton's wealth at 12.5, se 13 times that at 0.2) as much as a precise one."""
-    inverse = 1.0 / _misfit(critic, anchors, floor)[1] ** 2
+    inverse = 1.0 / _floored_stderr(critic, anchors, floor) ** 2
     return inverse / inverse.mean()
 
 

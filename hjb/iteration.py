@@ -143,12 +143,8 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
     _report_anchors(progress, it, anchors, chi2, s, anchored, critic)
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
-        result = evaluate_policy(
-            problem, critic, policy, collocation, anchor_x, level_free_targets(critic, anchors, s.anchor_stderr),
-            adam_steps=s.anchored_adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.lbfgs_steps,
-            anchor_weight=s.anchor_weight, on_chunk=on_chunk, fit_tol=s.fit_tol,
-            anchor_weights=anchor_weights(critic, anchors, s.anchor_stderr),
-        )
+        result = _fit_pde(problem, critic, policy, collocation, anchor_x, s, s.anchored_adam_steps, on_chunk, anchors,
+                          lbfgs_steps=s.lbfgs_steps)
         _check_finite(result, it, partial)
     carry.anchors = anchors
     estimate = anchors.estimate
@@ -187,18 +183,19 @@ def _report_anchors(progress, it, anchors, chi2, s, anchored, critic) -> None:
                      chi2, s.anchor_chi2, anchored, anchors.capped)
 
 
-def _fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_chunk, held: Anchors | None = None):
-    """The critic fitted to the evaluation PDE of α: Adam, then L-BFGS to fit_tol or a stall; with `held` anchors,
-    to the PDE and those anchors at V's level (weight anchor_weight, each by its precision), which hold V's free
-    modes."""
+def _fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_chunk, held: Anchors | None = None,
+             lbfgs_steps: int | None = None):
+    """The critic fitted to the evaluation PDE of α: Adam, then L-BFGS (at most `lbfgs_steps`, by default
+    pde_lbfgs_steps) to fit_tol or a stall; with `held` anchors, to the PDE and those anchors at V's level (weight
+    anchor_weight, each by its precision), which hold V's free modes."""
     if held is None:
         targets, weights, weight = np.zeros(len(anchor_x)), None, 0.0
     else:
         targets, weights = level_free_targets(critic, held, s.anchor_stderr), anchor_weights(critic, held, s.anchor_stderr)
         weight = s.anchor_weight
     return evaluate_policy(
-        problem, critic, policy, collocation, anchor_x, targets,
-        adam_steps=adam_steps, learning_rate=s.learning_rate, lbfgs_steps=s.pde_lbfgs_steps, anchor_weight=weight,
+        problem, critic, policy, collocation, anchor_x, targets, adam_steps=adam_steps, learning_rate=s.learning_rate,
+        lbfgs_steps=s.pde_lbfgs_steps if lbfgs_steps is None else lbfgs_steps, anchor_weight=weight,
         on_chunk=on_chunk, fit_tol=s.fit_tol, anchor_weights=weights,
     )
 
