@@ -14,9 +14,16 @@ standard error (documented in SolverSettings):
   were tried for a V spanning orders of magnitude (Merton with γ = 3, x⁻² over [0.2, 12.5]): they made that
   case no better (value error 2.9e-2 → 7.0e-2) and the seed cases worse (lqr1d_bounded 4.7e-4 → 2.4e-3);
 - paths: anchor_paths, then more (up to anchor_max_paths, re-sized up to RESIZES times from the last batch's se)
-  until the standard error of the anchors' mean, rms(se)/√n over the n anchors, is at most
-  anchor_stderr × V's scale (the anchors pin a few modes and
-  a level together, so their joint error is what counts);
+  for each anchor whose se exceeds precision × √n × V's scale, so that the standard error of the anchors' mean
+  is at most precision × V's scale (the anchors pin a few modes and a level together) and no anchor is left
+  noisier than that: with one path count for all, sized on their rms se, merton_gamma05's anchor at wealth 12.5
+  (se 13 times that at 0.2, where the x^λ₊ mode is largest) stayed too noisy to see a mode error of 1.6e-2 of
+  V's spread that left π 1.2e-2 off;
+  precision = max(anchor_stderr, LOOSE_FRACTION × the relative change of V in the last PI iteration)
+  (anchor_precision): while policy iteration still moves V by ΔV, resolving V^α_k more finely than ΔV/10 buys
+  nothing (a mode error e in V_k moves the greedy α_{k+1} by O(e) and V^{α_{k+1}} by O(e²)), and the runs
+  spent most of their time there (the seed Merton: 1896 paths in PI 2, 160 s of its 200); a run is converged
+  only with anchors at anchor_stderr;
 - disagreement: χ² = mean((V_θ − Â − level)²/se²) with the best constant level removed (the level is set
   in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
   more finely, and their discretisation bias is not in se); above anchor_chi2 the anchors are imposed in
@@ -38,11 +45,12 @@ from hjb.settings import SolverSettings
 COURANT = 0.05  # Euler–Maruyama step ≤ COURANT / (Lipschitz constant of the closed-loop drift)
 RESIZES = 3  # at most this many re-sizings of the path count from the last batch's standard error
 RESIZE_MARGIN = 1.2  # paths for (se/target)² × this, so that the next batch lands below the target
+LOOSE_FRACTION = 0.1  # anchors resolve V to this fraction of its last change (anchor_precision)
 
 
 @dataclass(frozen=True)
 class Anchors:
-    """Monte Carlo anchor values at x (n, d): estimate (mean, stderr), horizon, step and paths per point; capped when
+    """Monte Carlo anchor values at x (n, d): estimate (mean, stderr), horizon, step and the most paths of any point; capped when
     their standard error missed its target within anchor_max_paths paths (V's free modes are then pinned only as
     precisely as the capped anchors allow, and the run cannot say converged)."""
 
@@ -99,31 +107,44 @@ def horizon_and_step(problem: ControlProblem, policy, probe: np.ndarray, s: Solv
 
 def estimate_anchors(
     problem: ControlProblem, policy, critic: Critic, x: np.ndarray, probe: np.ndarray, s: SolverSettings,
-    noise_dim: int, seed: int,
+    noise_dim: int, seed: int, precision: float | None = None,
 ) -> Anchors:
-    """Feynman–Kac values of V^α at x (n, d), with the critic as tail and control variate, to the target error.
-    Every call with one seed draws the same Brownian paths (common random numbers): from one PI iteration to the
-    next the anchors then change with the policy and the critic, not with fresh noise."""
+    """Feynman–Kac values of V^α at x (n, d), with the critic as tail and control variate, until each anchor's se
+    is at most `precision` (by default anchor_stderr) × √n × V's scale, so that the se of their mean is at most
+    precision × scale; anchors short of it are re-estimated with more paths. Every call with one seed draws the
+    same Brownian paths (common random numbers): from one PI iteration to the next the anchors then change with
+    the policy and the critic, not with fresh noise."""
     horizon, dt = horizon_and_step(problem, policy, probe, s)
     # The derivatives along the paths (greedy policy, control variate) dominate the cost: float32 halves it.
     rollout_policy, twin = policy.single_precision(), critic.single_precision()
 
-    def batch(paths: int) -> MonteCarloEstimate:
-        return feynman_kac(problem, rollout_policy, x, paths=paths, horizon=horizon, dt=dt, tail=critic.value,
+    def batch(points: np.ndarray, paths: int) -> MonteCarloEstimate:
+        return feynman_kac(problem, rollout_policy, points, paths=paths, horizon=horizon, dt=dt, tail=critic.value,
                            gradient=twin.value_derivatives, noise_dim=noise_dim, seed=seed)
 
-    paths = s.anchor_paths
-    estimate = batch(paths)
-    target = s.anchor_stderr * critic.scale * math.sqrt(len(x))  # on √n × the se of the anchors' mean
+    first = batch(x, s.anchor_paths)
+    mean, stderr = first.mean.copy(), first.stderr.copy()
+    paths = np.full(len(x), s.anchor_paths)
+    precision = s.anchor_stderr if precision is None else precision
+    target = precision * critic.scale * math.sqrt(len(x))  # each anchor's se: √n × that of the anchors' mean
     for _ in range(RESIZES):  # the se of few paths is itself noisy (heavy tails): size again from the larger sample
-        stderr = joint_stderr(estimate)
-        if not math.isfinite(stderr) or stderr <= target or paths >= s.anchor_max_paths:
+        short = ~(stderr <= target) & (paths < s.anchor_max_paths)
+        if not np.all(np.isfinite(stderr)) or not short.any():
             break
-        # The same seed: the first `paths` paths again, and more.
-        paths = min(int(math.ceil(paths * RESIZE_MARGIN * (stderr / target) ** 2)), s.anchor_max_paths)
-        estimate = batch(paths)
-    capped = not joint_stderr(estimate) <= target
-    return Anchors(x=x, estimate=estimate, horizon=horizon, dt=dt, paths=paths, capped=capped)
+        # Only the anchors short of the target, all with the path count the noisiest of them needs.
+        more = min(int(math.ceil(np.max(paths[short] * RESIZE_MARGIN * (stderr[short] / target) ** 2))),
+                   s.anchor_max_paths)
+        again = batch(x[short], more)
+        mean[short], stderr[short], paths[short] = again.mean, again.stderr, more
+    capped = not np.all(stderr <= target)
+    return Anchors(x=x, estimate=MonteCarloEstimate(mean, stderr), horizon=horizon, dt=dt, paths=int(paths.max()),
+                   capped=capped)
+
+
+def anchor_precision(value_change: float, s: SolverSettings) -> float:
+    """The se target of the anchors' mean relative to V's scale: max(anchor_stderr, LOOSE_FRACTION·ΔV), ΔV the
+    relative change of V in the last PI iteration (inf before there is one: the first anchors get anchor_paths)."""
+    return max(s.anchor_stderr, LOOSE_FRACTION * value_change)
 
 
 def joint_stderr(estimate: MonteCarloEstimate) -> float:

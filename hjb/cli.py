@@ -100,7 +100,8 @@ def _solve(args) -> int:
         paths = f"{last.get('anchor_paths', 0)} paths{' (capped: short of the se target)' if capped else ''}"
         print(f"final HJB residual rms (relative to ρ·spread of V): {final:.3e}, anchors' χ² {chi2:.3g}, {paths} "
               f"(converged needs residual ≤ residual_tol {solution.settings.residual_tol:g}, χ² ≤ anchor_chi2 "
-              f"{solution.settings.anchor_chi2:g}, anchors within anchor_max_paths {solution.settings.anchor_max_paths} "
+              f"{solution.settings.anchor_chi2:g}, anchors to anchor_stderr within anchor_max_paths "
+              f"{solution.settings.anchor_max_paths} "
               "and settled iterates)")
     print(f"run directory: {run_dir}")
     return 0 if solution.status == "converged" else 1

@@ -13,6 +13,7 @@ import torch
 from hjb.admissibility import check_start
 from hjb.anchors import (
     Anchors,
+    anchor_precision,
     anchor_weights,
     disagreement,
     estimate_anchors,
@@ -138,9 +139,10 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         carry.restarts += 1
         result, restarted = _restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk, result,
                                      progress, it, held)
-    anchors, chi2 = _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial)
+    precision = anchor_precision(carry.value_change, s)
+    anchors, chi2 = _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial, precision)
     anchored = chi2 > s.anchor_chi2 and (s.anchored_adam_steps > 0 or s.lbfgs_steps > 0)
-    _report_anchors(progress, it, anchors, chi2, s, anchored, critic)
+    _report_anchors(progress, it, anchors, chi2, s, anchored, critic, precision)
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
         result = _fit_pde(problem, critic, policy, collocation, anchor_x, s, s.anchored_adam_steps, on_chunk, anchors,
@@ -160,6 +162,7 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr),
         "anchor_paths": anchors.paths,
         "anchor_capped": anchors.capped,
+        "anchor_precision": precision,
         "anchor_dt": anchors.dt,
         "anchor_horizon": anchors.horizon,
         "steps": result.steps,
@@ -167,9 +170,11 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
     }
 
 
-def _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial) -> tuple[Anchors, float]:
-    """Feynman–Kac anchors of α_k (hjb.anchors) and V_θ's χ² against them; TrainingDivergedError when not finite."""
-    anchors = estimate_anchors(problem, policy, critic, anchor_x, probe[:128], s, noise_dim, seed=s.seed * 1000)
+def _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial, precision) -> tuple[Anchors, float]:
+    """Feynman–Kac anchors of α_k (hjb.anchors) to `precision` and V_θ's χ² against them; TrainingDivergedError
+    when not finite."""
+    anchors = estimate_anchors(problem, policy, critic, anchor_x, probe[:128], s, noise_dim, seed=s.seed * 1000,
+                               precision=precision)
     if not np.all(np.isfinite(anchors.estimate.mean)):
         raise TrainingDivergedError(
             f"Feynman–Kac anchor values are NaN/inf in PI iteration {it + 1}; kept the last finite weights",
@@ -178,9 +183,9 @@ def _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial
     return anchors, disagreement(critic, anchors, s.anchor_stderr)
 
 
-def _report_anchors(progress, it, anchors, chi2, s, anchored, critic) -> None:
-    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, joint_stderr(anchors.estimate) / critic.scale,
-                     chi2, s.anchor_chi2, anchored, anchors.capped)
+def _report_anchors(progress, it, anchors, chi2, s, anchored, critic, precision) -> None:
+    progress.anchors(it, anchors.horizon, anchors.dt, anchors.paths, float(np.max(anchors.estimate.stderr)) / critic.scale,
+                     chi2, s.anchor_chi2, anchored, anchors.capped, target=precision * math.sqrt(len(anchors.x)))
 
 
 def _fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_chunk, held: Anchors | None = None,
@@ -260,11 +265,18 @@ def status(history: list[dict], s: SolverSettings) -> str:
     """"converged" when the iterates settled (value or policy change below value_tol or policy_tol), the last
     relative HJB residual rms is at most residual_tol and the final V agrees with the last anchors (χ² at most
     anchor_chi2: the residual cannot see what the PDE leaves free), anchors that reached their standard-error
-    target within anchor_max_paths (else they pin V's free modes more loosely than asked); else "not_converged"."""
+    target anchor_stderr within anchor_max_paths (else they pin V's free modes more loosely than asked); else
+    "not_converged"."""
     last = history[-1] if history else {}
     converged = (_settled(history, s) and last["hjb_residual_rms"] <= s.residual_tol
-                 and last.get("anchor_chi2_final", 0.0) <= s.anchor_chi2 and not last.get("anchor_capped", False))
+                 and last.get("anchor_chi2_final", 0.0) <= s.anchor_chi2 and _precise_anchors(last, s))
     return "converged" if converged else "not_converged"
+
+
+def _precise_anchors(record: dict, s: SolverSettings) -> bool:
+    """Whether the record's anchors reached anchor_stderr (not a looser anchor_precision, not capped)."""
+    precision = record.get("anchor_precision", s.anchor_stderr)
+    return not record.get("anchor_capped", False) and precision <= s.anchor_stderr
 
 
 def _settled(history: list[dict], s: SolverSettings) -> bool:
@@ -274,10 +286,12 @@ def _settled(history: list[dict], s: SolverSettings) -> bool:
 
 def _done(history: list[dict], s: SolverSettings) -> bool:
     """Stop once converged, or once settled, agreeing with the anchors, with an HJB residual that improved by less
-    than residual_plateau (while V disagrees with its anchors, further anchored phases may still mend it)."""
+    than residual_plateau, judged by anchors at anchor_stderr (while V disagrees with its anchors, further anchored
+    phases may still mend it; loose anchors, anchor_precision, are tightened in the next iteration)."""
     if status(history, s) == "converged":
         return True
-    if len(history) < 2 or not _settled(history, s) or history[-1].get("anchor_chi2_final", 0.0) > s.anchor_chi2:
+    if (len(history) < 2 or not _settled(history, s) or history[-1].get("anchor_chi2_final", 0.0) > s.anchor_chi2
+            or history[-1].get("anchor_precision", s.anchor_stderr) > s.anchor_stderr):
         return False
     last, before = history[-1], history[-2]
     residual_gain = (before["hjb_residual_rms"] - last["hjb_residual_rms"]) / max(before["hjb_residual_rms"], 1e-300)

@@ -1,6 +1,7 @@
 """Progress display for long solves: one line per chunk of training and per PI iteration, on stderr."""
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -27,13 +28,13 @@ class Progress:
         )
 
     def anchors(self, iteration: int, horizon: float, dt: float, paths: int, stderr: float, chi2: float, limit: float,
-                anchored: bool, capped: bool = False) -> None:
-        """The Feynman–Kac anchors of an iteration: horizon, step, paths (capped: short of the se target), mean
-        relative standard error, χ² against V."""
+                anchored: bool, capped: bool = False, target: float = math.nan) -> None:
+        """The Feynman–Kac anchors of an iteration: horizon, step, the most paths of any anchor (capped: short of the
+        se target), the largest relative standard error and its target (hjb.anchors), χ² against V."""
         verdict = f"χ² {chi2:.3g} > {limit:g}: anchored phase" if anchored else f"χ² {chi2:.3g} ≤ {limit:g}"
         budget = " at the anchor_max_paths cap, short of the se target" if capped else ""
-        self._print(f"PI {iteration + 1}/{self.total} | anchors: T {horizon:.3g}, dt {dt:.3g}, {paths} paths{budget} "
-                    f"(relative se {stderr:.2e}), {verdict}")
+        self._print(f"PI {iteration + 1}/{self.total} | anchors: T {horizon:.3g}, dt {dt:.3g}, ≤ {paths} paths{budget} "
+                    f"(worst relative se {stderr:.2e}, target {target:.2e}), {verdict}")
 
     def iteration(self, record: dict) -> None:
         """A PI iteration finished (record from the solver history)."""

@@ -22,8 +22,9 @@ class SolverSettings:
     residual rms), at most `restarts` times per solve, a freshly initialised network is fitted likewise (with
     `adam_steps_first`) and the better of the two kept. Then the
     Feynman–Kac anchors (hjb.anchors): `anchors` points, each the mean of at least `anchor_paths` paths,
-    more (up to `anchor_max_paths`) until the standard error of their mean (rms se/√anchors) is at most
-    `anchor_stderr` × V's scale;
+    more (up to `anchor_max_paths`) for each anchor whose se exceeds `anchor_stderr`·√anchors × V's scale (so
+    that the se of their mean is at most `anchor_stderr` × scale), a target loosened to ΔV/10 while V still
+    changes by ΔV per iteration (hjb.anchors.anchor_precision);
     horizon `anchor_horizon`, by default `anchor_tail`/ρ (the bootstrapped tail weighs e^{−anchor_tail});
     step min(T/`anchor_steps`, 0.05/Lip(closed-loop drift), `anchor_dt` if set), at least T/`anchor_max_steps`;
     Richardson-corrected. When V_θ disagrees with the anchors beyond their standard errors (χ² per anchor,
@@ -40,7 +41,7 @@ class SolverSettings:
     is below `value_tol` or `policy_tol`. The status is `converged` when they settled and the HJB residual rms on
     the probe set, relative to ρ·(V's spread there), is at most `residual_tol` and V agrees with the last anchors
     (χ² at most `anchor_chi2`: the residual cannot see what the PDE leaves free) and those anchors reached their
-    standard-error target within `anchor_max_paths` (else they pin V's free modes more loosely than asked: merton_gamma05's
+    standard-error target `anchor_stderr` within `anchor_max_paths` (else they pin V's free modes more loosely than asked: merton_gamma05's
     anchors at the 2048-path cap left its π 2% off while χ² and the residual passed); otherwise `not_converged`. After
     `min_iterations` the loop stops once converged, or once settled, agreeing with the anchors (final χ² at most
     `anchor_chi2`), with an HJB residual that improved by less than `residual_plateau` (a fraction), or at

@@ -1,4 +1,6 @@
 """The anchored phase weighs each Feynman–Kac anchor by its precision: weights ∝ 1/se² (mean 1), applied per point."""
+import math
+
 import numpy as np
 import torch
 
@@ -64,6 +66,22 @@ def test_anchors_say_when_the_path_cap_stopped_them_short_of_the_target():
     assert not free.capped and free.paths == 8
 
 
+def test_anchor_precision_follows_the_last_change_of_v_down_to_anchor_stderr():
+    """max(anchor_stderr, ΔV/10): loose while V moves, anchor_stderr once it has settled, no target before a change;
+    estimate_anchors draws no more paths than a loose target needs."""
+    from hjb.anchors import LOOSE_FRACTION, anchor_precision, estimate_anchors
+    from hjb.settings import SolverSettings
+
+    s = SolverSettings()
+    assert anchor_precision(0.2, s) == LOOSE_FRACTION * 0.2
+    assert anchor_precision(1e-4, s) == s.anchor_stderr
+    assert anchor_precision(math.inf, s) == math.inf
+    problem, critic, x, policy = _seed_lqr_under_zero_action()
+    tight = SolverSettings(anchor_paths=8, anchor_max_paths=128, anchor_stderr=1e-6, anchor_horizon=1.0)
+    loose = estimate_anchors(problem, policy, critic, x, x, tight, 1, seed=0, precision=10.0)
+    assert not loose.capped and loose.paths == 8
+
+
 def test_joint_stderr_is_the_rms_of_the_anchors_se():
     """√n × the se of the mean of n independent anchors: rms(1, 1, 7) = 4.12, where the mean se (3) hides the noisy one."""
     from hjb.anchors import joint_stderr
@@ -86,6 +104,33 @@ def test_anchor_paths_are_resized_until_the_target_is_met():
     anchors = estimate_anchors(problem, policy, critic, x, x, s, 1, seed=0)
     assert not anchors.capped and 64 < anchors.paths < 2000
     assert joint_stderr(anchors.estimate) <= target
+
+
+def test_only_the_anchors_short_of_the_target_get_more_paths():
+    """dX = −X dt + σ(X) dW with σ = 0.02 below 0 and 0.02 + 0.5x above, r = x: the anchor at 0.8 is far noisier
+    than the one at −0.8. With a target between their 8-path se, only the noisy one is re-estimated (the quiet
+    one keeps its 8-path value exactly) and ends within the target."""
+    from hjb.anchors import estimate_anchors
+    from hjb.geometry import Box
+    from hjb.pdes.problem import ControlProblem
+    from hjb.policies import InitialPolicy
+    from hjb.settings import SolverSettings
+
+    problem = ControlProblem(
+        name="hetero", drift=lambda x, a: -x, diffusion=lambda x, a: (0.02 + 0.5 * x.clamp(min=0.0)).unsqueeze(-1),
+        reward=lambda x, a: x, discount=1.0, domain=Box(-1.0, 1.0), action_dim=1,
+        initial_policy=lambda x: torch.zeros_like(x))
+    critic = Critic(problem.domain, 4, 1)
+    critic.set_output_scale(0.0, 1.0)
+    x, policy = np.array([[-0.8], [0.8]]), InitialPolicy(problem)
+    first = SolverSettings(anchor_paths=8, anchor_max_paths=8, anchor_stderr=1e-9, anchor_horizon=1.0)
+    few = estimate_anchors(problem, policy, critic, x, x, first, 1, seed=0).estimate
+    assert few.stderr[1] > 10 * few.stderr[0]
+    target = np.sqrt(few.stderr[0] * few.stderr[1])  # each anchor's se: anchor_stderr × √n × scale
+    s = first.replace(anchor_max_paths=100_000, anchor_stderr=target / np.sqrt(2))
+    anchors = estimate_anchors(problem, policy, critic, x, x, s, 1, seed=0)
+    assert anchors.estimate.mean[0] == few.mean[0] and anchors.estimate.stderr[0] == few.stderr[0]
+    assert anchors.estimate.stderr[1] <= target and anchors.paths > 8 and not anchors.capped
 
 
 def test_last_anchors_are_held_once_v_changes_less_than_their_noise():

@@ -113,6 +113,9 @@ def test_status_needs_settled_iterates_and_a_small_residual():
     assert iteration.status(capped, s) == "not_converged"
     capped[-1]["anchor_capped"] = False
     assert iteration.status(capped, s) == "converged"
+    # Anchors sized to a looser target while V was still moving (anchor_precision): not converged on them.
+    capped[-1]["anchor_precision"] = 3 * s.anchor_stderr
+    assert iteration.status(capped, s) == "not_converged"
     first = [{"hjb_residual_rms": small, "value_change": math.inf, "policy_change": math.inf}]
     assert iteration.status(first, s) == "not_converged"
 
@@ -124,6 +127,9 @@ def test_the_loop_stops_when_converged_or_settled_on_a_plateau():
     assert iteration._done(record(large, settled, before_rms=1.01 * large), s)  # plateaued: stop, not converged
     assert not iteration._done(record(large, settled, before_rms=2 * large), s)  # still improving: go on
     assert not iteration._done(record(large, 10 * s.value_tol, before_rms=large), s)
+    loose = record(large, settled, before_rms=1.01 * large)
+    loose[-1]["anchor_precision"] = 3 * s.anchor_stderr  # a plateau judged by loose anchors: one more iteration
+    assert not iteration._done(loose, s)
 
 
 def test_finite_horizon_status_needs_a_small_residual_relative_to_the_rate():
