@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import hjb.iteration as iteration
+import hjb.stopping as stopping
 from hjb import ControlProblem, Merton, solve
 from hjb.admissibility import check_start, singular_ratio
 from hjb.errors import ProblemError
@@ -98,38 +99,38 @@ def record(rms: float, change: float, before_rms: float = 1.0) -> list[dict]:
 def test_status_needs_settled_iterates_and_a_small_residual():
     s = SolverSettings()
     settled, small, large = 0.1 * s.value_tol, 0.5 * s.residual_tol, 5 * s.residual_tol
-    assert iteration.status(record(small, settled, before_rms=10 * small), s) == "converged"
+    assert stopping.status(record(small, settled, before_rms=10 * small), s) == "converged"
     # Settled but the residual is above the tolerance: not converged (the capped-Merton failure mode).
-    assert iteration.status(record(large, settled, before_rms=large), s) == "not_converged"
+    assert stopping.status(record(large, settled, before_rms=large), s) == "not_converged"
     # A small residual with iterates still moving, or a first iteration (no change measured): not converged.
-    assert iteration.status(record(small, 10 * s.value_tol), s) == "not_converged"
+    assert stopping.status(record(small, 10 * s.value_tol), s) == "not_converged"
     # Settled with a small residual, but V still disagrees with its Feynman–Kac anchors: a free mode, not converged.
     disagreeing = record(small, settled)
     disagreeing[-1]["anchor_chi2_final"] = 2 * s.anchor_chi2
-    assert iteration.status(disagreeing, s) == "not_converged"
+    assert stopping.status(disagreeing, s) == "not_converged"
     # Agreeing anchors that stopped at the path cap short of their standard-error target: too loose to say converged.
     capped = record(small, settled)
     capped[-1].update(anchor_chi2_final=0.5 * s.anchor_chi2, anchor_capped=True)
-    assert iteration.status(capped, s) == "not_converged"
+    assert stopping.status(capped, s) == "not_converged"
     capped[-1]["anchor_capped"] = False
-    assert iteration.status(capped, s) == "converged"
+    assert stopping.status(capped, s) == "converged"
     # Anchors sized to a looser target while V was still moving (anchor_precision): not converged on them.
     capped[-1]["anchor_precision"] = 3 * s.anchor_stderr
-    assert iteration.status(capped, s) == "not_converged"
+    assert stopping.status(capped, s) == "not_converged"
     first = [{"hjb_residual_rms": small, "value_change": math.inf, "policy_change": math.inf}]
-    assert iteration.status(first, s) == "not_converged"
+    assert stopping.status(first, s) == "not_converged"
 
 
 def test_the_loop_stops_when_converged_or_settled_on_a_plateau():
     s = SolverSettings()
     settled, large = 0.1 * s.value_tol, 5 * s.residual_tol
-    assert iteration._done(record(0.5 * s.residual_tol, settled, before_rms=1.0), s)
-    assert iteration._done(record(large, settled, before_rms=1.01 * large), s)  # plateaued: stop, not converged
-    assert not iteration._done(record(large, settled, before_rms=2 * large), s)  # still improving: go on
-    assert not iteration._done(record(large, 10 * s.value_tol, before_rms=large), s)
+    assert stopping.done(record(0.5 * s.residual_tol, settled, before_rms=1.0), s)
+    assert stopping.done(record(large, settled, before_rms=1.01 * large), s)  # plateaued: stop, not converged
+    assert not stopping.done(record(large, settled, before_rms=2 * large), s)  # still improving: go on
+    assert not stopping.done(record(large, 10 * s.value_tol, before_rms=large), s)
     loose = record(large, settled, before_rms=1.01 * large)
     loose[-1]["anchor_precision"] = 3 * s.anchor_stderr  # a plateau judged by loose anchors: one more iteration
-    assert not iteration._done(loose, s)
+    assert not stopping.done(loose, s)
 
 
 def test_finite_horizon_status_needs_a_small_residual_relative_to_the_rate():
