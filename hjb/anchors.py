@@ -22,7 +22,7 @@ standard error (documented in SolverSettings):
   precision = max(anchor_stderr, LOOSE_FRACTION × the relative change of V in the last PI iteration)
   (anchor_precision): while policy iteration still moves V by ΔV, resolving V^α_k more finely than ΔV/10 buys
   nothing (a mode error e in V_k moves the greedy α_{k+1} by O(e) and V^{α_{k+1}} by O(e²)), and the runs
-  spent most of their time there (the seed Merton: 1896 paths in PI 2, 160 s of its 200); a run is converged
+  spent much of their time there (the seed Merton: 1896 paths in PI 2, 80 s of its 160); a run is converged
   only with anchors at anchor_stderr;
 - disagreement: χ² = mean((V_θ − Â − level)²/se²) with the best constant level removed (the level is set
   in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
@@ -50,9 +50,9 @@ LOOSE_FRACTION = 0.1  # anchors resolve V to this fraction of its last change (a
 
 @dataclass(frozen=True)
 class Anchors:
-    """Monte Carlo anchor values at x (n, d): estimate (mean, stderr), horizon, step and the most paths of any point; capped when
-    their standard error missed its target within anchor_max_paths paths (V's free modes are then pinned only as
-    precisely as the capped anchors allow, and the run cannot say converged)."""
+    """Monte Carlo anchor values at x (n, d): estimate (mean, stderr), horizon, step and the most paths of any
+    point; capped when a standard error missed its target within anchor_max_paths paths (V's free modes are then
+    pinned only as precisely as the capped anchors allow, and the run cannot say converged)."""
 
     x: np.ndarray
     estimate: MonteCarloEstimate

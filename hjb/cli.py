@@ -97,7 +97,7 @@ def _solve(args) -> int:
     else:
         last = solution.history[-1] if solution.history else {}
         chi2, capped = last.get("anchor_chi2_final", float("nan")), last.get("anchor_capped", False)
-        paths = f"{last.get('anchor_paths', 0)} paths{' (capped: short of the se target)' if capped else ''}"
+        paths = f"≤ {last.get('anchor_paths', 0)} paths per anchor{' (capped: short of the se target)' if capped else ''}"
         print(f"final HJB residual rms (relative to ρ·spread of V): {final:.3e}, anchors' χ² {chi2:.3g}, {paths} "
               f"(converged needs residual ≤ residual_tol {solution.settings.residual_tol:g}, χ² ≤ anchor_chi2 "
               f"{solution.settings.anchor_chi2:g}, anchors to anchor_stderr within anchor_max_paths "
