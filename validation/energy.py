@@ -66,6 +66,6 @@ def energy_ratios(samples: dict[str, list[np.ndarray]], draw) -> tuple[dict[str,
     K = max(len(sets) for sets in samples.values())
     fresh, other = [draw(n) for _ in range(K)], [draw(n) for _ in range(K)]
     reference = float(np.mean([energy_distance(f, o) for f, o in zip(fresh, other, strict=True)]))
-    ratios = {label: float(np.mean([energy_distance(y, f) for y, f in zip(sets, fresh)])) / reference
+    ratios = {label: float(np.mean([energy_distance(y, f) for y, f in zip(sets, fresh, strict=False)])) / reference
               for label, sets in samples.items()}
     return ratios, reference
