@@ -19,6 +19,8 @@ from hjb.anchors import (
     estimate_anchors,
     joint_stderr,
     level_free_targets,
+    level_shift,
+    mean_misfit,
 )
 from hjb.critic import Critic
 from hjb.errors import ProblemError, TrainingDivergedError
@@ -126,7 +128,7 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
               carry: _Carry) -> dict:
     """Policy evaluation of α_k: the PINN on the linear PDE (warm-started from V_{k−1}), Feynman–Kac anchors,
     an anchored phase (anchors at V's level) when V's shape disagrees with them beyond their standard errors,
-    then V's level in closed form from the PDE."""
+    then V's level in closed form from the PDE, or from the anchors where they disagree with it (level_shift)."""
     on_chunk = functools.partial(progress.training, it)
     # First phase: the PDE moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail below is bootstrapped from
     # the new policy's value and not the old one's; the last anchors hold what the PDE leaves free once they
@@ -142,6 +144,7 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
                                      progress, it, held)
     precision = anchor_precision(carry.value_change, s)
     anchors, chi2 = _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial, precision)
+    before = mean_misfit(critic, anchors, s.anchor_stderr)
     anchored = chi2 > s.anchor_chi2 and (s.anchored_adam_steps > 0 or s.lbfgs_steps > 0)
     _report_anchors(progress, it, anchors, chi2, s, anchored, critic, precision)
     if anchored:
@@ -152,6 +155,10 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
     carry.anchors = anchors
     estimate = anchors.estimate
     solve_level(problem, critic, policy, collocation)
+    # The anchors overrule the PDE's level only where they disagree with it beyond their standard errors.
+    shift = level_shift(before, mean_misfit(critic, anchors, s.anchor_stderr)[0], anchors, problem.discount)
+    with torch.no_grad():
+        critic.net.v_offset += shift
     return {
         "iteration": it,
         "pde_loss": result.pde_loss,
@@ -161,6 +168,8 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
         "anchor_chi2": chi2,
         "anchored_phase": anchored,
         "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr),
+        "anchor_level_z": before[0] / before[1],
+        "anchor_level_shift": shift / critic.scale,
         "anchor_paths": anchors.paths,
         "anchor_capped": anchors.capped,
         "anchor_precision": precision,
