@@ -13,6 +13,7 @@ Adam + L-BFGS step budget as the hjb solve of the first seed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -87,14 +88,16 @@ def main() -> None:
     # have their own benchmark (diffusion_vs_dsm.py).
     cases = [c for c in get_suite(args.suite) if c.kind == "hjb" and (not args.cases or c.name in args.cases)]
     rows, histories = [], {}
-    for seed in args.seeds:
-        for case, result in zip(cases, run_cases(cases, seed=seed, progress=False, jobs=args.jobs), strict=True):
-            row = {"case": case.name, "seed": seed, **{k: result[k] for k in KEYS}}
-            rows.append(row)
-            histories[(case.name, seed)] = result["arrays"]["history"]
-            print(f"{row['case']:15s} seed {seed}  {row['seconds']:6.1f}s  PI {row['iterations']}  {row['status']:13s} "
-                  f"value {row['value_rel_l2']:.2e}  policy {row['policy_rel_l2']:.2e}  "
-                  f"max|R| {row['max_abs_hjb_residual']:.2e}  {'pass' if row['passed'] else 'FAIL'}", flush=True)
+    # One solve per (case, seed), all of them spread over the --jobs processes (the slowest case's seeds too).
+    runs = [(case, seed) for seed in args.seeds for case in cases]
+    seeded = [dataclasses.replace(case, settings=case.settings.replace(seed=seed)) for case, seed in runs]
+    for (case, seed), result in zip(runs, run_cases(seeded, progress=False, jobs=args.jobs), strict=True):
+        row = {"case": case.name, "seed": seed, **{k: result[k] for k in KEYS}}
+        rows.append(row)
+        histories[(case.name, seed)] = result["arrays"]["history"]
+        print(f"{row['case']:15s} seed {seed}  {row['seconds']:6.1f}s  PI {row['iterations']}  {row['status']:13s} "
+              f"value {row['value_rel_l2']:.2e}  policy {row['policy_rel_l2']:.2e}  "
+              f"max|R| {row['max_abs_hjb_residual']:.2e}  {'pass' if row['passed'] else 'FAIL'}", flush=True)
     baseline = []
     if not args.no_baseline and ("lqr1d", args.seeds[0]) in histories:
         adam, lbfgs = step_budget(SolverSettings(), histories[("lqr1d", args.seeds[0])])

@@ -105,9 +105,9 @@ def _ou_fokker_planck() -> FokkerPlanckCase:
 
 
 def _mixture1d(samples_pinn: bool) -> DiffusionCase:
-    # DSM gets 2·10⁴ steps (≈ 40 s, a fifth of the PINN's 217 s) to keep `quick` short (364 s on 2 cores, over
-    # its 5-minute target); benchmarks/diffusion_vs_dsm.py --dsm-steps 40000 gives it more. The PINN from samples (its sampling alone
-    # takes ≈ 90 s) runs in `full` only.
+    # DSM gets 2·10⁴ steps (≈ 32 s beside the PINN's 198 s) to keep `quick` short (314 s on 2 cores, over its
+    # 5-minute target); benchmarks/diffusion_vs_dsm.py --dsm-steps 40000 gives it more. The PINN from samples (its
+    # sampling alone takes ≈ 90 s) runs in `full` only.
     return DiffusionCase("mixture1d", mixture1d, NOISING, DIFFUSION_SETTINGS, 201, dsm_steps=20000,
                          samples_pinn=samples_pinn,
                          tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
