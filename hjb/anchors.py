@@ -6,7 +6,7 @@ standard error (documented in SolverSettings):
   coordinates (log x on log boxes; no contraction: T = anchor_tail/ρ): either the bootstrapped tail
   e^{−ρT}·V(X_T) weighs only e^{−anchor_tail} of V, or the closed loop has contracted for anchor_tail of its
   time constants, so that X_T has forgotten its start and the tail's error is a constant: the anchors are
-  compared and imposed with their level removed (the PDE sets V's level: hjb.evaluation.solve_level).
+  compared and imposed with their level removed (V's level: see "level" below).
   Either way the anchors see what the evaluation PDE leaves free (Merton's x^λ± modes are martingales of a
   closed loop that does not contract in log x: only the discount hides them);
 - step dt = min(T/anchor_steps, COURANT/Lip(closed-loop drift)), at most anchor_max_steps steps;
@@ -191,7 +191,7 @@ def anchor_weights(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray
 
 def level_free_targets(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray:
     """Â + m̄_w (n,): the anchors moved to V_θ's level, so that imposing them changes V's shape and not its level
-    (the PDE fixes the level; the anchors' own carries their tail's error and their noise)."""
+    (the level is set after the fit: hjb.evaluation.solve_level, level_shift)."""
     return anchors.estimate.mean + _misfit(critic, anchors, floor)[2]
 
 
