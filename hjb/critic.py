@@ -62,6 +62,11 @@ class Critic:
             self.net.v_offset.fill_(float(offset))
             self.net.v_scale.fill_(float(scale))
 
+    def shift_level(self, delta: float) -> None:
+        """V ← V + δ: the output offset only."""
+        with torch.no_grad():
+            self.net.v_offset += delta
+
     def rescale(self, offset: float, scale: float) -> None:
         """Change (offset, scale) to new values without changing V: the last layer absorbs the difference."""
         with torch.no_grad():

@@ -149,13 +149,12 @@ def probe_residual(problem: ControlProblem, critic: Critic, policy, x: np.ndarra
 def solve_level(problem: ControlProblem, critic: Critic, policy, collocation: np.ndarray) -> float:
     """Shift V by δ = −mean(R)/ρ, the constant minimising mean(R + ρδ)² over the collocation points (n, d), R the
     evaluation residual. The level enters the residual only through ρV, the stiffest direction for the
-    optimisers, and the PDE fixes it (ρ > 0: a constant is never a free mode); the anchors' level is not used,
-    their bootstrapped tail and Monte Carlo noise make it the less accurate one. Returns δ."""
+    optimisers, and the PDE fixes it (ρ > 0: a constant is never a free mode); the anchors overrule it only where
+    they disagree with it beyond their standard errors (hjb.anchors.level_shift). Returns δ."""
     x = torch.as_tensor(collocation, dtype=torch.float64)
     V, dV, d2V = critic.derivatives(x)
     with torch.no_grad():
         mean_residual = float(evaluation_residual(problem, x, V, dV, d2V, policy(x)).mean())
     shift = -mean_residual / problem.discount
-    with torch.no_grad():
-        critic.net.v_offset += shift
+    critic.shift_level(shift)
     return shift

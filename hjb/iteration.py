@@ -157,8 +157,7 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
     solve_level(problem, critic, policy, collocation)
     # The anchors overrule the PDE's level only where they disagree with it beyond their standard errors.
     shift = level_shift(before, mean_misfit(critic, anchors, s.anchor_stderr)[0], anchors, problem.discount)
-    with torch.no_grad():
-        critic.net.v_offset += shift
+    critic.shift_level(shift)
     return {
         "iteration": it,
         "pde_loss": result.pde_loss,
