@@ -18,14 +18,15 @@ Control = Callable[[Tensor, Tensor], Tensor]
 
 
 def learned_control(solution: FiniteHorizonSolution) -> Control:
-    """u*(x, t) = Σ(t)ᵀ∇W = −Σ(t)ᵀ∇V (n, d) from the solved W = log p_{T−t}, for x (n, d), t (n, 1)."""
-    model = solution.problem
+    """u*(x, t) = Σ(t)ᵀ∇W = −Σ(t)ᵀ∇V (n, d) from the solved W = log p_{T−t}, for x (n, d), t (n, 1), with the
+    network in float32 (SpaceTimeNet.single_precision): the sampler calls this once per step on every path."""
+    model, net = solution.problem, solution.net.single_precision()
     d = model.state_dim
 
     def control(x: Tensor, t: Tensor) -> Tensor:
-        with torch.enable_grad():  # ∇W only: the sampler calls this once per step on every path
-            xt = torch.cat([x, t], dim=1).detach().requires_grad_(True)
-            grad = torch.autograd.grad(solution.net(xt).sum(), xt)[0]
+        with torch.enable_grad():  # ∇W only
+            xt = torch.cat([x, t], dim=1).detach().to(torch.float64).requires_grad_(True)
+            grad = torch.autograd.grad(net(xt).sum(), xt)[0]
         return model.sigma(t) * grad[:, :d].detach()
 
     return control

@@ -72,3 +72,23 @@ def test_learned_control_on_invariant_data_samples_the_data():
     y = sample(model, learned_control(solution), 4000, np.random.default_rng(2), steps=100)[:, 0]
     assert abs(y.mean()) < 4 * np.sqrt(1 / len(y))
     assert abs(y.var() - 1.0) < 4 * np.sqrt(2 / len(y))
+
+
+def test_learned_control_in_float32_agrees_with_the_float64_network():
+    """The sampler's control runs N_θ in float32 (SpaceTimeNet.single_precision): on a network of random weights,
+    u = Σ(t)∇W agrees with the float64 autograd gradient to float32 precision and comes back in float64."""
+    from hjb.finite_horizon_solver import FiniteHorizonSolution, value_network
+    from hjb.sampler import learned_control
+    from hjb.settings import SolverSettings
+
+    torch.manual_seed(0)
+    model = DiffusionModel(GaussianMixture([0.3, 0.7], [[-1.0], [1.0]], [[[0.2]], [[0.3]]]), VPNoising(0.5, 2.0, 1.0))
+    settings = SolverSettings(width=16, depth=2)
+    solution = FiniteHorizonSolution(model, value_network(model, settings, 1.0), [], settings, "trained")
+    x, t = torch.linspace(-2.0, 2.0, 50, dtype=torch.float64)[:, None], torch.full((50, 1), 0.4, dtype=torch.float64)
+    xt = torch.cat([x, t], dim=1).requires_grad_(True)
+    exact = model.sigma(t) * torch.autograd.grad(solution.net(xt).sum(), xt)[0][:, :1]
+    u = learned_control(solution)(x, t)
+    assert u.dtype == torch.float64
+    assert torch.allclose(u, exact, rtol=1e-5, atol=1e-6 * exact.abs().max().item())
+    assert solution.net.net.linears[0].weight.dtype == torch.float64  # the solution's own network is untouched
