@@ -114,6 +114,16 @@ def test_network_is_epsilon_parametrised():
     torch.testing.assert_close(net(y, s), -net.epsilon(y, s) / sigma)
 
 
+def test_single_precision_twin_agrees_to_float32(model):
+    """The sampler's float32 copy of s_θ agrees with it to float32 precision and returns float64."""
+    y, s = torch.linspace(-3.0, 3.0, 64, dtype=F64)[:, None], torch.full((64, 1), 0.3, dtype=F64)
+    twin = model.network.single_precision()
+    with torch.no_grad():
+        exact, single = model.network(y, s), twin(y, s)
+    assert single.dtype == F64 and model.network.mlp[0].weight.dtype == F64
+    torch.testing.assert_close(single, exact, rtol=1e-5, atol=1e-5 * exact.abs().max().item())
+
+
 def test_bad_inputs_raise():
     good = LAW.sample(20, np.random.default_rng(6))
     bad = good.copy()
