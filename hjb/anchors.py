@@ -28,8 +28,10 @@ standard error (documented in SolverSettings):
   in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
   more finely, and their discretisation bias is not in se); above anchor_chi2 the anchors are imposed in
   an anchored training phase, and a run whose final χ² stays above it has not converged;
-- level: the PDE sets V's level (hjb.evaluation.solve_level), unless the anchors' mean misfit is more than
-  LEVEL_Z of its standard errors from 0 (level_shift). In 1-D the PDE's level is the more accurate one (the
+- level: the PDE sets V's level (hjb.evaluation.solve_level), unless, once V has settled (anchors at
+  anchor_stderr), the anchors' mean misfit is more than LEVEL_Z of its standard errors from 0 (level_shift).
+  Applied while V still moved, it shifted a bounded LQR at z = −21 … −7.5 in four iterations, each next fit
+  pulled the level back (the stiffest direction), and the run ended not_converged. In 1-D the PDE's level is the more accurate one (the
   anchors' tail weighs e^{−ρT} ≈ 0.85 of V's level error in lqr1d, so they see only 15% of it); in 5-D, 256
   collocation points leave it 3.5% of V below V* in lqr5d (mean residual ≈ 0 over the box, the error sits in
   the curvature between the points), which the anchors saw at 99 standard errors.
@@ -202,12 +204,14 @@ def mean_misfit(critic: Critic, anchors: Anchors, floor: float) -> tuple[float, 
     return level, float(1.0 / np.sqrt(np.sum(1.0 / se**2)))
 
 
-def level_shift(before: tuple[float, float], after: float, anchors: Anchors, discount: float) -> float:
-    """The shift of V's level the anchors call for, or 0 when their mean misfit m̄ = `before` (m̄, se), measured
-    with the critic their tail was bootstrapped from, is within LEVEL_Z standard errors of 0. That tail carries
-    q = e^{−ρT} of V_θ's level error c, so m̄ ≈ (1 − q)c; V has since moved by `after` − m̄ (the anchored phase,
-    solve_level): shift = −(m̄/(1 − q) + after − m̄)."""
+def level_shift(before: tuple[float, float], after: float, anchors: Anchors, discount: float, precision: float,
+                s: SolverSettings) -> float:
+    """The shift of V's level the anchors call for, or 0 when V has not settled (the anchors' `precision` is looser
+    than anchor_stderr: V's shape errors then leak into m̄, and 1/(1 − q) below would amplify them) or their mean
+    misfit m̄ = `before` (m̄, se), measured with the critic their tail was bootstrapped from, is within LEVEL_Z
+    standard errors of 0. That tail carries q = e^{−ρT} of V_θ's level error c, so m̄ ≈ (1 − q)c; V has since
+    moved by `after` − m̄ (the anchored phase, solve_level): shift = −(m̄/(1 − q) + after − m̄)."""
     mean, stderr = before
-    if not abs(mean) > LEVEL_Z * stderr:
+    if precision > s.anchor_stderr or not abs(mean) > LEVEL_Z * stderr:
         return 0.0
     return -(mean / (1.0 - math.exp(-discount * anchors.horizon)) + after - mean)

@@ -155,12 +155,9 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
     carry.anchors = anchors
     estimate = anchors.estimate
     solve_level(problem, critic, policy, collocation)
-    # The anchors overrule the PDE's level only where they disagree with it beyond their standard errors, and only
-    # once V has settled (anchors at their final precision): before, V's shape errors leak into their mean misfit,
-    # which 1/(1 − e^{−ρT}) would amplify (lqr1d_bounded: shifts at z = −21…−7 in every iteration stalled the fit).
-    shift = 0.0
-    if precision <= s.anchor_stderr:
-        shift = level_shift(before, mean_misfit(critic, anchors, s.anchor_stderr)[0], anchors, problem.discount)
+    # The anchors overrule the PDE's level once V has settled, where they disagree with it beyond their standard errors.
+    shift = level_shift(before, mean_misfit(critic, anchors, s.anchor_stderr)[0], anchors, problem.discount,
+                        precision, s)
     critic.shift_level(shift)
     return {
         "iteration": it,

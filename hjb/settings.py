@@ -34,8 +34,9 @@ class SolverSettings:
     truncated box (Merton's x^λ± modes). Once V changed by less than `anchor_stderr`·√`anchors` (relative) in an
     iteration, its anchors also enter the next iteration's PDE fit, so that the PDE cannot slide V along those
     modes (hjb.iteration._held). Finally the offset of V is set in closed form to the constant shift
-    that zeroes the mean PDE residual (hjb.evaluation.solve_level), or, where the anchors' mean misfit is more
-    than 3 of its standard errors from 0, to the level they call for (hjb.anchors.level_shift).
+    that zeroes the mean PDE residual (hjb.evaluation.solve_level), or, once V has settled (anchors at
+    `anchor_stderr`) and the anchors' mean misfit is more than 3 of its standard errors from 0, to the level
+    they call for (hjb.anchors.level_shift).
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q: `actor_steps` Adam steps,
     then at most `actor_lbfgs_steps` L-BFGS iterations), or auto (greedy when the problem declares one).
     Stopping: the iterates have settled when the relative change of the value or of the policy on the probe set

@@ -34,17 +34,18 @@ class _ShiftedValue:
         return self
 
 
-def _shift(level: float) -> tuple[float, float]:
-    """(level_shift, its standard error se(m̄)/(1 − e^{−ρT})) for the critic V⁰ + level, anchors at 3 points."""
+def _shift(level: float, precision: float = SolverSettings().anchor_stderr) -> tuple[float, float]:
+    """(level_shift, its standard error se(m̄)/(1 − e^{−ρT})) for the critic V⁰ + level, anchors at 3 points
+    (their se target `precision` × V's scale)."""
     problem = seed_lqr()
     critic, s = _ShiftedValue(level), SolverSettings()
     x = problem.domain.spread_points(3, seed=1)
     probe = problem.domain.sample(128, "sobol", seed=2)
-    anchors = estimate_anchors(problem, InitialPolicy(problem), critic, x, probe, s, 1, seed=0)
+    anchors = estimate_anchors(problem, InitialPolicy(problem), critic, x, probe, s, 1, seed=0, precision=precision)
     before = mean_misfit(critic, anchors, s.anchor_stderr)
     # The anchors see (1 − e^{−ρT}) of a level error: T = 5/0.5 here, e^{−ρT} = e^{−1}.
     assert anchors.horizon == pytest.approx(10.0, rel=1e-6)
-    return level_shift(before, before[0], anchors, problem.discount), before[1] / (1 - np.exp(-1.0))
+    return level_shift(before, before[0], anchors, problem.discount, precision, s), before[1] / (1 - np.exp(-1.0))
 
 
 def test_a_level_error_the_anchors_resolve_is_removed():
@@ -61,6 +62,14 @@ def test_the_exact_level_is_left_alone():
     assert shift == 0.0
 
 
+def test_the_level_waits_until_v_has_settled():
+    """V⁰ + 0.5 with anchors at the looser precision of an iteration in which V still moved by 10% (target 1e-2):
+    the same level error, seen at many standard errors, is left to the PDE until V settles."""
+    shift, stderr = _shift(0.5, precision=1e-2)
+    assert 0.5 > 10 * stderr  # the anchors do see it
+    assert shift == 0.0
+
+
 def test_the_shift_accounts_for_what_v_moved_since_the_anchors():
     """m̄ = 0.02 at se 1e-3, T with e^{−ρT} = 1/2: c = 0.04 then; V moved by −0.01 since (m̄ now 0.01): shift −0.03."""
     from hjb.anchors import Anchors
@@ -68,5 +77,6 @@ def test_the_shift_accounts_for_what_v_moved_since_the_anchors():
 
     anchors = Anchors(x=np.zeros((1, 1)), estimate=MonteCarloEstimate(np.zeros(1), np.ones(1)),
                       horizon=np.log(2.0) / 0.1, dt=0.1, paths=8)
-    assert level_shift((0.02, 1e-3), 0.01, anchors, 0.1) == pytest.approx(-0.03, rel=1e-12)
-    assert level_shift((0.002, 1e-3), 0.01, anchors, 0.1) == 0.0
+    s = SolverSettings()
+    assert level_shift((0.02, 1e-3), 0.01, anchors, 0.1, s.anchor_stderr, s) == pytest.approx(-0.03, rel=1e-12)
+    assert level_shift((0.002, 1e-3), 0.01, anchors, 0.1, s.anchor_stderr, s) == 0.0
