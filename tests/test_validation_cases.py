@@ -126,3 +126,20 @@ def test_tiny_diffusion_and_fokker_planck_cases_run_and_plot(tmp_path):
                      "ou_fokker_planck_density.png", "report.json", "report.md"]
     md = (tmp_path / "report.md").read_text()
     assert "samples-PINN log p" in md and "- `mixture1d`: n = 10000, N = 200; samples-PINN h = " in md
+
+
+def test_diffusion_case_without_baselines_runs_the_pinn_alone():
+    """`quick`'s mixture1d runs without DSM and the samples-PINN (baselines=False): the PINN's metrics are there,
+    the baselines' are not, and the report shows n/a for them."""
+    from hjb.settings import SolverSettings
+
+    tiny = SolverSettings(width=8, depth=1, collocation=64, adam_steps_first=30, pde_lbfgs_steps=0, max_iterations=1)
+    case = dataclasses.replace(suites.get_suite("quick")[-1], settings=tiny, train_samples=200, samples=200,
+                               energy_sets=1, sampler_steps=20, identity_paths=200, identity_steps=20)
+    assert case.name == "mixture1d" and not case.baselines
+    result = case.run(progress=False)
+    assert np.isfinite(result["log_density_rel_l2"]) and np.isfinite(result["energy_ratio"])
+    assert not any(key.startswith(("dsm_", "samples_pinn_")) for key in result)
+    report = {"suite": "t", "seed": 0, "created": "now", "passed": result["passed"], "cases": [result]}
+    row = next(line for line in format_table(report).splitlines() if line.startswith("mixture1d"))
+    assert row.count("n/a") == 8  # DSM and samples-PINN: log p, score, energy each; DSM s, samples-PINN s

@@ -81,8 +81,8 @@ class SinePerturbation:
 @dataclass(frozen=True)
 class DiffusionCase:
     """data_factory() (a GaussianMixture) noised by `noising`: the PINN (settings; exact log p_data and moments),
-    DSM (dsm_steps Adam steps on train_samples data samples) and, if samples_pinn, the PINN from those same samples
-    (SampleLaw: kernel-density terminal condition, sample moments; same settings and box) compared on
+    and, if `baselines`, DSM (dsm_steps Adam steps on train_samples data samples) and the PINN from those same samples
+    (SampleLaw: kernel-density terminal condition, sample moments; same settings and box), compared on
     box.grid(grid_points) at `times` (log-density), at T − 0.1 (score), by the energy distance of `energy_sets` sets
     of `samples` draws to fresh data (÷ that between two data sets of the same size, averaged over the sets), and the identity at (identity_x, identity_t)
     with `identity_paths` paths for δ = perturbation·sin x (PINN only)."""
@@ -104,7 +104,7 @@ class DiffusionCase:
     identity_steps: int = 400
     perturbation: float = 0.5
     tolerances: dict[str, float] = field(default_factory=dict)
-    samples_pinn: bool = True
+    baselines: bool = True
     kind = "diffusion"
 
     def __post_init__(self):
@@ -116,7 +116,7 @@ class DiffusionCase:
         s = self.settings
         pinn = s.collocation * (len(self.identity_x) + 1) * s.width * s.max_iterations
         kde = self.samples * self.train_samples * self.sampler_steps / 1e5
-        return pinn + self.dsm_steps / 10 + (pinn + kde if self.samples_pinn else 0.0)
+        return pinn + (self.dsm_steps / 10 + pinn + kde if self.baselines else 0.0)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, kind, data law, noising, times, tolerances."""
@@ -124,13 +124,11 @@ class DiffusionCase:
                 "noising": self.noising.to_dict(), "times": list(self.times), "tolerances": dict(self.tolerances)}
 
     def run(self, seed: int | None = None, progress: bool = True) -> dict:
-        """Solve by PINN, DSM and (samples_pinn) PINN from samples (none sees the exact marginals), then measure all
-        against them."""
+        """Solve by PINN and (baselines) by DSM and the PINN from samples (none sees the exact marginals), then
+        measure all against them."""
         from hjb.finite_horizon_solver import solve_finite_horizon
-        from hjb.pdes.data_laws import SampleLaw
         from hjb.pdes.diffusion_model import DiffusionModel
         from hjb.progress import Progress
-        from hjb.score_matching import train_score_matching
 
         settings = self.settings if seed is None else self.settings.replace(seed=seed)
         rng = np.random.default_rng(settings.seed)
@@ -143,21 +141,30 @@ class DiffusionCase:
 
         pinn, seconds = timed(lambda: solve(model, self.name))
         train = data.sample(self.train_samples, rng)
-        dsm, dsm_seconds = timed(
-            lambda: train_score_matching(train, self.noising, steps=self.dsm_steps, seed=settings.seed))
-        solutions = {"": (model, pinn), "dsm_": (None, dsm)}
-        out = {"seconds": seconds, "dsm_seconds": dsm_seconds, "dsm_settings": dsm.settings,
-               "train_samples": self.train_samples}
-        if self.samples_pinn:  # the same box as the exact model, so that both are measured on the same grid
-            law = SampleLaw(train)
-            from_samples = DiffusionModel(law, self.noising, domain=model.domain.box, name=f"{self.name}_from_samples")
-            solution, out["samples_pinn_seconds"] = timed(lambda: solve(from_samples, f"{self.name} from samples"))
-            solutions["samples_pinn_"] = (from_samples, solution)
-            out.update(samples_pinn_iterations=len(solution.history), samples_pinn_status=solution.status,
-                       samples_pinn_bandwidth=law.bandwidth.tolist())
+        solutions = {"": (model, pinn)}
+        out = {"seconds": seconds, "train_samples": self.train_samples}
+        if self.baselines:
+            self._baselines(model, train, settings.seed, solve, solutions, out)
         out.update(self._accuracy(data, model, {k: v for k, (_, v) in solutions.items()}))
         samples = self._sampling(data, solutions, rng, out)
         return self._result(data, model, pinn, settings, out, samples, train)
+
+    def _baselines(self, model, train: np.ndarray, seed: int, solve, solutions: dict, out: dict) -> None:
+        """DSM on the train samples, and the PINN from the same samples (SampleLaw, same settings and the same box as
+        the exact model, so that both are measured on the same grid), into solutions and out."""
+        from hjb.pdes.data_laws import SampleLaw
+        from hjb.pdes.diffusion_model import DiffusionModel
+        from hjb.score_matching import train_score_matching
+
+        dsm, out["dsm_seconds"] = timed(lambda: train_score_matching(train, self.noising, steps=self.dsm_steps, seed=seed))
+        solutions["dsm_"] = (None, dsm)
+        out["dsm_settings"] = dsm.settings
+        law = SampleLaw(train)
+        from_samples = DiffusionModel(law, self.noising, domain=model.domain.box, name=f"{self.name}_from_samples")
+        solution, out["samples_pinn_seconds"] = timed(lambda: solve(from_samples, f"{self.name} from samples"))
+        solutions["samples_pinn_"] = (from_samples, solution)
+        out.update(samples_pinn_iterations=len(solution.history), samples_pinn_status=solution.status,
+                   samples_pinn_bandwidth=law.bandwidth.tolist())
 
     def _accuracy(self, data: GaussianMixture, model, solutions: dict) -> dict:
         """Per method (key prefix): log p rel L2 per time and worst, score rel L2 at T − 0.1; and the samples-PINN's
@@ -180,19 +187,20 @@ class DiffusionCase:
         """`energy_sets` sets of `samples` draws per method (one for the samples-PINN, whose kernel-density sampler
         takes minutes per set) and their energy distance to fresh data ÷ that between two data sets
         (validation.energy.energy_ratios), and the PINN's identity check, into out (with the seconds of one set).
-        The samples-PINN draws last: the PINN's and DSM's random streams are the same with it as without it."""
+        The samples-PINN draws last, after the identity check."""
         from hjb.sampler import learned_control, sample
         from hjb.validation.energy import energy_ratios
 
         model, pinn = solutions[""]
-        sets = {"PINN-HJB": [], "DSM": []}
+        sets = {"PINN-HJB": [], **({"DSM": []} if "dsm_" in solutions else {})}
         for _ in range(self.energy_sets):
             drawn, seconds = timed(lambda: sample(model, learned_control(pinn), self.samples, rng, steps=self.sampler_steps))
             sets["PINN-HJB"].append(drawn)
             out["sample_seconds"] = seconds
-            drawn, seconds = timed(lambda: solutions["dsm_"][1].sample(self.samples, rng, steps=self.sampler_steps))
-            sets["DSM"].append(drawn)
-            out["dsm_sample_seconds"] = seconds
+            if "DSM" in sets:
+                drawn, seconds = timed(lambda: solutions["dsm_"][1].sample(self.samples, rng, steps=self.sampler_steps))
+                sets["DSM"].append(drawn)
+                out["dsm_sample_seconds"] = seconds
         out.update(self._identity(model, pinn, rng))
         if "samples_pinn_" in solutions:
             model, solution = solutions["samples_pinn_"]

@@ -79,7 +79,8 @@ def _diffusion_legend(cases: list[dict]) -> list[str]:
         "below. Energy ratio: the energy distance of a set of 5000 draws to 5000 fresh data points ÷ that between two "
         "fresh data sets, averaged over 8 sets for the PINN and DSM (one set for the samples-PINN, whose sampler "
         "takes minutes per set): one set is too noisy to test (exact draws of mixture2d gave 0.12–2.6; averaged "
-        "over 8 sets 0.5–1.5, of mixture1d 0.47–1.78, twelve repeats each).",
+        "over 8 sets 0.5–1.5, of mixture1d 0.47–1.78, twelve repeats each). DSM and the samples-PINN run in the "
+        "full suite (n/a in quick).",
         "",
     ]
     for case in cases:

@@ -104,30 +104,30 @@ def _ou_fokker_planck() -> FokkerPlanckCase:
                             {"density_rel_l2": 1e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3})
 
 
-def _mixture1d(samples_pinn: bool) -> DiffusionCase:
-    # DSM gets 2·10⁴ steps (≈ 32 s beside the PINN's 198 s) to keep `quick` short (314 s on 2 cores, over its
-    # 5-minute target); benchmarks/diffusion_vs_dsm.py --dsm-steps 40000 gives it more. The PINN from samples (its
-    # sampling alone takes ≈ 90 s) runs in `full` only.
+def _mixture1d(baselines: bool) -> DiffusionCase:
+    # DSM gets 2·10⁴ steps (≈ 32 s); benchmarks/diffusion_vs_dsm.py --dsm-steps 40000 gives it more. The baselines
+    # (DSM and the PINN from samples, whose sampling alone takes ≈ 30 s a set) run in `full` only: `quick` checks
+    # hjb's own solvers against closed forms within its 5 minutes (with DSM it took 314–321 s on 2 cores).
     return DiffusionCase("mixture1d", mixture1d, NOISING, DIFFUSION_SETTINGS, 201, dsm_steps=20000,
-                         samples_pinn=samples_pinn,
+                         baselines=baselines,
                          tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                      "identity_abs_z": 3.0})
 
 
-def _quick(samples_pinn: bool = False) -> list[Case]:
+def _quick(baselines: bool = False) -> list[Case]:
     return [
         _case("lqr1d", seed_lqr, lqr_solution, Box(-2.0, 2.0), 201, value_rel_l2=2e-3, policy_rel_l2=5e-3),
         _case("merton", Merton, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
         _case("lqr2d", lqr2d, lqr_solution, Box([-2.0, -2.0], [2.0, 2.0]), 41, value_rel_l2=5e-3, policy_rel_l2=1e-2),
-        # The quickest of the cases with bounded actions (≈ 30 s; lqr1d_bounded ≈ 75 s runs in `full`).
+        # The quickest of the cases with bounded actions (≈ 45–60 s; lqr1d_bounded ≈ 95–115 s runs in `full`).
         _case("merton_capped", merton_capped, merton_solution, Box(0.5, 5.0), 201, value_rel_l2=1e-2, policy_rel_l2=1e-2),
         _ou_fokker_planck(),
-        _mixture1d(samples_pinn),
+        _mixture1d(baselines),
     ]
 
 
 def _full() -> list[Case]:
-    return _quick(samples_pinn=True) + [
+    return _quick(baselines=True) + [
         _case("lqr5d", lqr5d, lqr_solution, Box([-2.0] * 5, [2.0] * 5), 5, value_rel_l2=1e-2, policy_rel_l2=2e-2),
         _case("merton_gamma05", merton_gamma05, merton_solution, Box(0.5, 5.0), 201,
               value_rel_l2=1e-2, policy_rel_l2=1e-2),
