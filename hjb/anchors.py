@@ -31,10 +31,11 @@ standard error (documented in SolverSettings):
 - level: the PDE sets V's level (hjb.evaluation.solve_level), unless, once V has settled (anchors at
   anchor_stderr), the anchors' mean misfit is more than LEVEL_Z of its standard errors from 0 (level_shift).
   Applied while V still moved, it shifted a bounded LQR at z = −21 … −7.5 in four iterations, each next fit
-  pulled the level back (the stiffest direction), and the run ended not_converged. In 1-D the PDE's level is the more accurate one (the
-  anchors' tail weighs e^{−ρT} ≈ 0.85 of V's level error in lqr1d, so they see only 15% of it); in 5-D, 256
-  collocation points leave it 3.5% of V below V* in lqr5d (mean residual ≈ 0 over the box, the error sits in
-  the curvature between the points), which the anchors saw at 99 standard errors.
+  pulled the level back (the stiffest direction), and the run ended not_converged. In 1-D the PDE's level is
+  the more accurate one (the anchors' tail weighs e^{−ρT} ≈ 0.85 of V's level error in lqr1d, so they see
+  only 15% of it); in 5-D, 256 collocation points leave it 3.5% of V below V* in lqr5d (mean residual ≈ 0
+  over the box, the error sits in the curvature between the points), which the anchors saw at 99 standard
+  errors.
 """
 from __future__ import annotations
 

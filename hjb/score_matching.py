@@ -92,7 +92,8 @@ class ScoreNetwork(torch.nn.Module):
         scale = torch.sqrt(a * a * self.data_var + (1.0 - a * a))
         y_in = (y - a * self.data_mean) / scale
         features = torch.cat([y_in, s / self.noising.horizon], dim=-1)
-        return self.mlp(features.to(self.mlp[0].weight.dtype)).to(y.dtype)  # a float32 MLP (single_precision)
+        # In the MLP's own dtype (float32 in a single_precision copy), back in y's.
+        return self.mlp(features.to(self.mlp[0].weight.dtype)).to(y.dtype)
 
     def single_precision(self) -> ScoreNetwork:
         """A copy with the MLP in float32, for sampling: inputs and s_θ stay float64 (half the cost, error ≈ 1e-7)."""
