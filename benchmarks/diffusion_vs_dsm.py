@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from hjb.atomic import atomic_write_text
-from hjb.jsonio import dumps
+from hjb.io.atomic import atomic_write_text
+from hjb.io.jsonio import dumps
 from hjb.validation.suites import get_suite
 
 CASES = {case.name: case for case in get_suite("full") if case.kind == "diffusion"}

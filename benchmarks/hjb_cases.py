@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
-from hjb.atomic import atomic_write_text
 from hjb.backend import dde, quiet
 from hjb.critic import Critic
 from hjb.evaluation import hjb_pde
+from hjb.io.atomic import atomic_write_text
 from hjb.iteration import seed_everything
 from hjb.pdes import seed_lqr
 from hjb.pinn_fit import set_lbfgs_budget

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from hjb.errors import HJBError, TrainingDivergedError
-from hjb.export import DEFAULT_TIMES
+from hjb.io.export import DEFAULT_TIMES
 from hjb.sample_run import DEFAULT_STEPS
 
 BUILTIN_PROBLEMS = (
@@ -79,8 +79,8 @@ def _list(args) -> int:
 
 
 def _solve(args) -> int:
+    from hjb.io.rundir import FINITE, run_kind
     from hjb.pipeline import solve_file
-    from hjb.rundir import FINITE, run_kind
 
     try:
         solution, run_dir = solve_file(args.file, out_dir=args.out, seed=args.seed, progress=not args.quiet)
@@ -122,7 +122,7 @@ def _validate(args) -> int:
 
 
 def _export(args) -> int:
-    from hjb.export import export_run
+    from hjb.io.export import export_run
 
     path = export_run(args.run_dir, args.points, args.format, args.out, args.times)
     print(f"wrote {path}")

@@ -4,13 +4,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hjb.atomic import check_replaceable
 from hjb.errors import TrainingDivergedError
 from hjb.finite_horizon_solver import FiniteHorizonSolution, solve_finite_horizon
+from hjb.io.atomic import check_replaceable
+from hjb.io.pdefile import load_problem
+from hjb.io.rundir import save_run
 from hjb.iteration import solve
-from hjb.pdefile import load_problem
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
-from hjb.rundir import save_run
 from hjb.settings import default_settings
 from hjb.solution import RUN_MARKER, Solution
 

@@ -12,8 +12,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from hjb.atomic import atomic_write_bytes
 from hjb.geometry.box import Box
+from hjb.io.atomic import atomic_write_bytes
 
 
 @dataclass(frozen=True)

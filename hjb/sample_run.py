@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hjb.atomic import atomic_file
 from hjb.errors import ProblemError, RunDirError, positive_int
+from hjb.io.atomic import atomic_file
 
 SAMPLE_FORMATS = (".npy", ".npz", ".csv")
 DEFAULT_STEPS = 200
@@ -51,8 +51,8 @@ def sample_run(run_dir: str | os.PathLike, n: int, out_path: str | os.PathLike, 
     """Draw n samples (n, d) with the learned control of a DiffusionModel run (hjb.sampler.sample, `steps`
     reverse-time Euler–Maruyama steps, numpy seed `seed`), write them to out_path; return both.
     Every argument is checked before anything is computed or written."""
+    from hjb.io.rundir import load_run
     from hjb.pdes.diffusion_model import DiffusionModel
-    from hjb.rundir import load_run
     from hjb.sampler import learned_control, sample
 
     n, steps = positive_int(n, "--n"), positive_int(steps, "--steps")

@@ -13,7 +13,7 @@ import torch
 from hjb.errors import ProblemError, ShapeError, positive_int
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
-from hjb.jsonio import plain
+from hjb.io.jsonio import plain
 from hjb.pdes.generator import generator
 
 Tensor = torch.Tensor

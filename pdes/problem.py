@@ -10,7 +10,7 @@ import torch
 
 from hjb.errors import ProblemError, ShapeError, positive_int
 from hjb.geometry.box import Box
-from hjb.jsonio import plain
+from hjb.io.jsonio import plain
 
 Tensor = torch.Tensor
 DynamicsFn = Callable[[Tensor, Tensor], Tensor]

@@ -10,8 +10,8 @@ import pytest
 from tiny_solver import LQR1D_FILE, TINY, TINY_SETTINGS, error_line, hand_built, run_cli, write
 
 from hjb.cli import main
+from hjb.io.rundir import load_run, save_run
 from hjb.pdes import seed_lqr
-from hjb.rundir import load_run, save_run
 from hjb.validation import suites
 
 # Finite under the start a ≡ 0 (so the checks before training pass), NaN once the policy acts: PI iteration 2 diverges.

@@ -16,8 +16,8 @@ from tiny_solver import LQR1D_FILE, hand_built, run_cli, write
 
 from hjb.cli import main
 from hjb.finite_horizon_solver import FiniteHorizonSolution
+from hjb.io.rundir import load_run, save_run
 from hjb.pdes import seed_lqr
-from hjb.rundir import load_run, save_run
 
 HEADER = (
     "import numpy as np\n"
@@ -97,7 +97,7 @@ def test_export_loads_back_in_a_fresh_process(run, tmp_path):
     result = run_cli("export", str(run), "--points", "7", "--times", "3", "--out", str(out))
     assert result.returncode == 0 and result.stdout.strip() == f"wrote {out}", result.stderr
     code = (
-        "import sys, numpy as np\nfrom hjb.rundir import load_run\n"
+        "import sys, numpy as np\nfrom hjb.io.rundir import load_run\n"
         "s = load_run(sys.argv[1])\nd = np.load(sys.argv[2])\n"
         "xt = np.column_stack([d['x'], d['t']])\n"
         "np.save(sys.argv[3], np.stack([s.value(xt), s.action(xt)[:, 0], s.hjb_residual(xt)]))\n"

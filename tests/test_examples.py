@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hjb.pdefile import load_problem
+from hjb.io.pdefile import load_problem
 from hjb.validation.riccati import discounted_riccati
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

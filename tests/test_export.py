@@ -1,4 +1,4 @@
-"""hjb.export: V, α and R_HJB on Box.grid(N) as npz, csv and netCDF; bad names and sizes; atomic writes."""
+"""hjb.io.export: V, α and R_HJB on Box.grid(N) as npz, csv and netCDF; bad names and sizes; atomic writes."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ import pytest
 import xarray as xr
 from tiny_solver import LQR1D_FILE, hand_built, write
 
-from hjb import export
 from hjb.errors import ProblemError, UnknownNameError
-from hjb.export import evaluate, export_grid, export_run
+from hjb.io import export
+from hjb.io.export import evaluate, export_grid, export_run
+from hjb.io.rundir import save_run
 from hjb.pdes import Merton, StochasticLQR, seed_lqr
-from hjb.rundir import save_run
 
 
 def _lqr2d():

@@ -1,11 +1,11 @@
-"""hjb.pdefile.load_problem: PDE files load into (problem, settings); every bad file gives a one-line HJBError."""
+"""hjb.io.pdefile.load_problem: PDE files load into (problem, settings); every bad file gives a one-line HJBError."""
 from __future__ import annotations
 
 import pytest
 from tiny_solver import LQR1D_FILE, MERTON_FILE, TINY_SETTINGS, write
 
 from hjb.errors import HJBError, PDEFileError, ProblemError, ShapeError
-from hjb.pdefile import load_problem
+from hjb.io.pdefile import load_problem
 from hjb.pdes import Merton, StochasticLQR
 
 

@@ -1,4 +1,4 @@
-"""hjb.rundir and hjb.atomic: run directories round-trip a solution, are written atomically, and are recognised."""
+"""hjb.io.rundir and hjb.io.atomic: run directories round-trip a solution, are written atomically, and are recognised."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from tiny_solver import LQR1D_FILE, LQR2D_FILE, MERTON_FILE, TINY_SETTINGS, hand_built, write
 
-from hjb.atomic import atomic_directory, atomic_write_text
 from hjb.errors import RunDirError
-from hjb.pdefile import load_problem
+from hjb.io.atomic import atomic_directory, atomic_write_text
+from hjb.io.pdefile import load_problem
+from hjb.io.rundir import load_run, save_run
 from hjb.pdes import Merton, seed_lqr
-from hjb.rundir import load_run, save_run
 
 RUN_FILES = ["convergence.png", "history.json", "hjb-run.json", "policy.png", "problem.py", "settings.json",
              "value.png", "weights.pt"]

@@ -82,7 +82,7 @@ class ValidationCase:
         """Solve, then measure value_rel_l2, policy_rel_l2 (worst action component) and max |R_HJB| on the grid
         (grid_points^d, d). A diverged solve is reported (status "diverged", error, passed False) with its last
         finite weights."""
-        from hjb.export import evaluate
+        from hjb.io.export import evaluate
         from hjb.iteration import solve
         from hjb.plots import plot_grid
         from hjb.progress import Progress

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from hjb.atomic import atomic_write_text
-from hjb.jsonio import dumps
+from hjb.io.atomic import atomic_write_text
+from hjb.io.jsonio import dumps
 from hjb.plots import (
     comparison_figure,
     convergence_figure,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hjb.atomic import atomic_file
 from hjb.errors import ProblemError, UnknownNameError
-from hjb.jsonio import plain
+from hjb.io.atomic import atomic_file
+from hjb.io.jsonio import plain
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 
 EXTENSIONS = {"npz": "npz", "csv": "csv", "netcdf": "nc"}
@@ -146,7 +146,7 @@ def export_run(run_dir: str | os.PathLike, points_per_axis: int | None = None, f
                out_path: str | os.PathLike | None = None, times: int | None = None) -> Path:
     """Load a run directory and export its grid; defaults: default_points(d), DEFAULT_TIMES times for a
     finite-horizon run, and RUN_DIR/grid.<ext>."""
-    from hjb.rundir import load_run
+    from hjb.io.rundir import load_run
 
     check_format(fmt)
     if points_per_axis is not None:

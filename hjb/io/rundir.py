@@ -16,12 +16,12 @@ from pathlib import Path
 import torch
 
 from hjb import __version__
-from hjb.atomic import atomic_directory
 from hjb.critic import Critic
 from hjb.errors import PDEFileError, RunDirError
 from hjb.finite_horizon_solver import FiniteHorizonSolution, value_network
-from hjb.jsonio import dumps
-from hjb.pdefile import load_problem
+from hjb.io.atomic import atomic_directory
+from hjb.io.jsonio import dumps
+from hjb.io.pdefile import load_problem
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.plots import convergence_figure, plot_grid, policy_figure, save_figure, value_figure
 from hjb.policies import ActorPolicy, GreedyPolicy, InitialPolicy
