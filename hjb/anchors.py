@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from hjb.critic import Critic
-from hjb.feynman_kac import MonteCarloEstimate, feynman_kac
+from hjb.montecarlo.feynman_kac import MonteCarloEstimate, feynman_kac
 from hjb.pdes.problem import ControlProblem
 from hjb.settings import SolverSettings
 

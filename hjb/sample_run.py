@@ -48,12 +48,12 @@ def write_samples(samples: np.ndarray, out_path: str | os.PathLike) -> Path:
 
 def sample_run(run_dir: str | os.PathLike, n: int, out_path: str | os.PathLike, steps: int = DEFAULT_STEPS,
                seed: int = 0) -> tuple[np.ndarray, Path]:
-    """Draw n samples (n, d) with the learned control of a DiffusionModel run (hjb.sampler.sample, `steps`
+    """Draw n samples (n, d) with the learned control of a DiffusionModel run (hjb.montecarlo.sampler.sample, `steps`
     reverse-time Euler–Maruyama steps, numpy seed `seed`), write them to out_path; return both.
     Every argument is checked before anything is computed or written."""
     from hjb.io.rundir import load_run
+    from hjb.montecarlo.sampler import learned_control, sample
     from hjb.pdes.diffusion_model import DiffusionModel
-    from hjb.sampler import learned_control, sample
 
     n, steps = positive_int(n, "--n"), positive_int(steps, "--steps")
     out = check_out(out_path)

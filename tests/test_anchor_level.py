@@ -73,7 +73,7 @@ def test_the_level_waits_until_v_has_settled():
 def test_the_shift_accounts_for_what_v_moved_since_the_anchors():
     """m̄ = 0.02 at se 1e-3, T with e^{−ρT} = 1/2: c = 0.04 then; V moved by −0.01 since (m̄ now 0.01): shift −0.03."""
     from hjb.anchors import Anchors
-    from hjb.feynman_kac import MonteCarloEstimate
+    from hjb.montecarlo.feynman_kac import MonteCarloEstimate
 
     anchors = Anchors(x=np.zeros((1, 1)), estimate=MonteCarloEstimate(np.zeros(1), np.ones(1)),
                       horizon=np.log(2.0) / 0.1, dt=0.1, paths=8)

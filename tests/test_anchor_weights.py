@@ -8,8 +8,8 @@ from hjb.anchors import Anchors, anchor_weights
 from hjb.backend import dde
 from hjb.critic import Critic
 from hjb.evaluation import weighted_point_set_bc
-from hjb.feynman_kac import MonteCarloEstimate
 from hjb.geometry import Box
+from hjb.montecarlo.feynman_kac import MonteCarloEstimate
 
 
 def test_weights_are_inverse_variances_with_mean_one_and_the_floor():

@@ -1,4 +1,4 @@
-"""hjb.feynman_kac against closed-form values and the exact expectation of the Euler–Maruyama scheme.
+"""hjb.montecarlo.feynman_kac against closed-form values and the exact expectation of the Euler–Maruyama scheme.
 
 For linear closed-loop dynamics X_{j+1} = (I + F dt) X_j + Σ ΔW_j and a quadratic reward and tail, the
 expectation of the discretised estimator Σ_j e^{−ρ t_j} r(X_j) dt + e^{−ρT} g(X_N) is computable exactly from
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from hjb.feynman_kac import feynman_kac
 from hjb.geometry import Box
+from hjb.montecarlo.feynman_kac import feynman_kac
 from hjb.pdes import ControlProblem, StochasticLQR, seed_lqr
 from hjb.validation.riccati import lqr_solution
 
@@ -329,7 +329,7 @@ def _in_log_coordinates(V, x):
 
 
 def test_linear_box_continuation_is_the_taylor_polynomial():
-    from hjb.feynman_kac import box_derivatives, continuation
+    from hjb.montecarlo.feynman_kac import box_derivatives, continuation
 
     def V(x):  # not a polynomial, with a cross term
         return torch.sqrt(x[:, 0]) * x[:, 1] ** 0.3 + torch.sin(x[:, 0] * x[:, 1])
@@ -349,7 +349,7 @@ def test_log_box_continuation_is_exact_for_power_laws():
     """V = 3 + 2·x₁^0.5 − x₂^{−1.5} (separable power laws, as CRRA values are): from the derivatives at the
     clipped state, V_u, V_uu and V(x) − V(c) far outside the box are V's own (the Taylor polynomial in log x is
     off by 40% at Δu = 2)."""
-    from hjb.feynman_kac import box_derivatives, continuation
+    from hjb.montecarlo.feynman_kac import box_derivatives, continuation
 
     def V(x):
         return 3.0 + 2.0 * x[:, 0] ** 0.5 - x[:, 1] ** -1.5
@@ -367,7 +367,7 @@ def test_log_box_continuation_is_exact_for_power_laws():
 def test_log_box_continuation_inside_the_box_and_its_guards():
     """At x = c: V's own derivatives in u for any V, no continuation. The exponent is capped at
     POWER_LAW_EXPONENT (V = x⁶ continues as x⁴'s growth); V_u = 0 continues flat; first order holds V_u."""
-    from hjb.feynman_kac import POWER_LAW_EXPONENT, box_derivatives, continuation
+    from hjb.montecarlo.feynman_kac import POWER_LAW_EXPONENT, box_derivatives, continuation
 
     def V(x):
         return torch.sqrt(x[:, 0]) * x[:, 1] ** 0.3 + torch.sin(x[:, 0] * x[:, 1])

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from hjb.errors import ProblemError
+from hjb.montecarlo.sampler import sample, verification_identity
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.diffusion_model import DiffusionModel
 from hjb.pdes.noising import VPNoising
-from hjb.sampler import sample, verification_identity
 
 DATA = GaussianMixture([0.3, 0.7], [[-1.5], [1.0]], [[[0.3**2]], [[0.5**2]]])
 NOISING = VPNoising(0.5, 4.0, 2.0)
@@ -63,7 +63,7 @@ def test_learned_control_on_invariant_data_samples_the_data():
     """N(0, 1) data is invariant under VP noising, so log p_{T−t} = log N(0, 1) at every t: the solver's
     W stays the terminal condition and its control must sample N(0, 1) back."""
     from hjb.finite_horizon_solver import solve_finite_horizon
-    from hjb.sampler import learned_control
+    from hjb.montecarlo.sampler import learned_control
     from hjb.settings import SolverSettings
 
     model = DiffusionModel(GaussianMixture([1.0], [[0.0]], [[[1.0]]]), VPNoising(0.5, 2.0, 1.0))
@@ -78,7 +78,7 @@ def test_learned_control_in_float32_agrees_with_the_float64_network():
     """The sampler's control runs N_θ in float32 (SpaceTimeNet.single_precision): on a network of random weights,
     u = Σ(t)∇W agrees with the float64 autograd gradient to float32 precision and comes back in float64."""
     from hjb.finite_horizon_solver import FiniteHorizonSolution, value_network
-    from hjb.sampler import learned_control
+    from hjb.montecarlo.sampler import learned_control
     from hjb.settings import SolverSettings
 
     torch.manual_seed(0)

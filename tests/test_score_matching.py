@@ -1,4 +1,4 @@
-"""hjb.score_matching (the DSM baseline) on 1-D Gaussian data N(1, 0.5²), whose noised laws are exact.
+"""hjb.baselines.score_matching (the DSM baseline) on 1-D Gaussian data N(1, 0.5²), whose noised laws are exact.
 
 The probability-flow ODE and the reverse sampler are checked with the exact score (so only their discretisation
 is tested), and the trained network against the exact score and log-density at s = 0.5. Tiny networks, few steps.
@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from hjb.errors import DataLawError, ProblemError
-from hjb.pdes.data_laws import GaussianMixture
-from hjb.pdes.noising import VPNoising
-from hjb.score_matching import (
+from hjb.baselines.score_matching import (
     ScoreModel,
     ScoreNetwork,
     probability_flow_log_density,
     reverse_sample,
     train_score_matching,
 )
+from hjb.errors import DataLawError, ProblemError
+from hjb.pdes.data_laws import GaussianMixture
+from hjb.pdes.noising import VPNoising
 
 F64 = torch.float64
 M, S = 1.0, 0.25  # data mean and variance

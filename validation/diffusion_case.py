@@ -152,9 +152,9 @@ class DiffusionCase:
     def _baselines(self, model, train: np.ndarray, seed: int, solve, solutions: dict, out: dict) -> None:
         """DSM on the train samples, and the PINN from the same samples (SampleLaw, same settings and the same box as
         the exact model, so that both are measured on the same grid), into solutions and out."""
+        from hjb.baselines.score_matching import train_score_matching
         from hjb.pdes.data_laws import SampleLaw
         from hjb.pdes.diffusion_model import DiffusionModel
-        from hjb.score_matching import train_score_matching
 
         dsm, out["dsm_seconds"] = timed(lambda: train_score_matching(train, self.noising, steps=self.dsm_steps, seed=seed))
         solutions["dsm_"] = (None, dsm)
@@ -188,7 +188,7 @@ class DiffusionCase:
         takes minutes per set) and their energy distance to fresh data ÷ that between two data sets
         (validation.energy.energy_ratios), and the PINN's identity check, into out (with the seconds of one set).
         The samples-PINN draws last, after the identity check."""
-        from hjb.sampler import learned_control, sample
+        from hjb.montecarlo.sampler import learned_control, sample
         from hjb.validation.energy import energy_ratios
 
         model, pinn = solutions[""]
@@ -217,7 +217,7 @@ class DiffusionCase:
 
     def _identity(self, model, pinn, rng: np.random.Generator) -> dict:
         """The verification identity at (identity_x, identity_t) for δ = 0 and δ = perturbation·sin x."""
-        from hjb.sampler import learned_control, verification_identity
+        from hjb.montecarlo.sampler import learned_control, verification_identity
 
         def value(xt: np.ndarray) -> np.ndarray:  # the cost-to-go V = −W
             return -pinn.value(xt)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hjb.baselines.score_matching import reverse_sample
 from hjb.errors import positive_int
 from hjb.finite_horizon_solver import FiniteHorizonSolution
 from hjb.pdes.diffusion_model import DiffusionModel, cost_running
-from hjb.score_matching import reverse_sample
 
 Tensor = torch.Tensor
 Control = Callable[[Tensor, Tensor], Tensor]
@@ -40,7 +40,7 @@ def _check(n: int, steps: int) -> None:
 def sample(model: DiffusionModel, control: Control, n: int, rng: np.random.Generator, steps: int = 200) -> np.ndarray:
     """X_T (n, d) of dX = (μ + Σu) dt + Σ dW on [0, T) from X_0 ~ p_T (exact noising of data samples).
 
-    The same reverse-time Euler–Maruyama as the DSM baseline (hjb.score_matching.reverse_sample), with the
+    The same reverse-time Euler–Maruyama as the DSM baseline (hjb.baselines.score_matching.reverse_sample), with the
     score u/Σ; it stops at noising time 1e-3·T, where the baseline stops too.
     """
     _check(n, steps)

@@ -1,0 +1,1 @@
+"""Methods hjb is compared with: denoising score matching (score_matching)."""
