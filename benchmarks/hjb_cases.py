@@ -6,7 +6,7 @@ python benchmarks/hjb_cases.py [--suite quick|full] [--cases lqr1d merton …] [
 
 Per case and seed: wall seconds, PI iterations, status, value/policy rel L2 and max |HJB residual| on the
 case's grid; then the spread (min, max) over the seeds. Every solve runs on one thread; --jobs runs that many
-at once in separate processes (seconds are then those of a loaded machine). Baseline: the seed 1-D LQR
+at once on a Dask LocalCluster (seconds are then those of a loaded machine). Baseline: the seed 1-D LQR
 solved by DeepXDE on the *nonlinear* HJB residual with no boundary data, with the same network and the same
 Adam + L-BFGS step budget as the hjb solve of the first seed.
 """
@@ -21,13 +21,13 @@ from pathlib import Path
 import torch
 
 from hjb.backend import dde, quiet
-from hjb.critic import Critic
-from hjb.evaluation import hjb_pde
 from hjb.io.atomic import atomic_write_text
-from hjb.iteration import seed_everything
+from hjb.nn.critic import Critic
+from hjb.nn.pinn_fit import set_lbfgs_budget
 from hjb.pdes import seed_lqr
-from hjb.pinn_fit import set_lbfgs_budget
 from hjb.settings import SolverSettings
+from hjb.solvers.evaluation import hjb_pde
+from hjb.solvers.iteration import seed_everything
 from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 from hjb.validation.riccati import lqr_solution
 from hjb.validation.runner import run_cases
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--suite", default="full", help="the suite whose HJB cases run (default full)")
     parser.add_argument("--cases", nargs="+", help="only these cases")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--jobs", type=int, default=1, help="solves at once, each in its own process")
+    parser.add_argument("--jobs", type=int, default=1, help="solves at once, on that many Dask workers")
     parser.add_argument("--out", default="benchmarks/results/hjb_cases.json")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()

@@ -4,12 +4,12 @@ Importing hjb does not import DeepXDE; the first solve does, on the PyTorch back
 """
 from hjb.errors import HJBError
 from hjb.geometry.box import Box
-from hjb.iteration import solve
 from hjb.pdes.lqr import StochasticLQR
 from hjb.pdes.merton import Merton
 from hjb.pdes.problem import ControlProblem
 from hjb.settings import SolverSettings
-from hjb.solution import Solution
+from hjb.solvers.iteration import solve
+from hjb.solvers.solution import Solution
 
 __version__ = "0.1.0"
 

@@ -21,10 +21,10 @@ class SolverSettings:
     400 iterations lower the loss by less than 2%). When that warm-started fit ends above `restart_tol` (relative
     residual rms), at most `restarts` times per solve, a freshly initialised network is fitted likewise (with
     `adam_steps_first`) and the better of the two kept. Then the
-    Feynman–Kac anchors (hjb.anchors): `anchors` points, each the mean of at least `anchor_paths` paths,
+    Feynman–Kac anchors (hjb.solvers.anchors): `anchors` points, each the mean of at least `anchor_paths` paths,
     more (up to `anchor_max_paths`) for each anchor whose se exceeds `anchor_stderr`·√anchors × V's scale (so
     that the se of their mean is at most `anchor_stderr` × scale), a target loosened to ΔV/10 while V still
-    changes by ΔV per iteration (hjb.anchors.anchor_precision);
+    changes by ΔV per iteration (hjb.solvers.anchors.anchor_precision);
     horizon `anchor_horizon`, by default `anchor_tail`/ρ (the bootstrapped tail weighs e^{−anchor_tail});
     step min(T/`anchor_steps`, 0.05/Lip(closed-loop drift), `anchor_dt` if set), at least T/`anchor_max_steps`;
     Richardson-corrected. When V_θ disagrees with the anchors beyond their standard errors (χ² per anchor,
@@ -33,10 +33,10 @@ class SolverSettings:
     residual): this pins what the evaluation PDE leaves free on a
     truncated box (Merton's x^λ± modes). Once V changed by less than `anchor_stderr`·√`anchors` (relative) in an
     iteration, its anchors also enter the next iteration's PDE fit, so that the PDE cannot slide V along those
-    modes (hjb.iteration._held). Finally the offset of V is set in closed form to the constant shift
-    that zeroes the mean PDE residual (hjb.evaluation.solve_level), or, once V has settled (anchors at
+    modes (hjb.solvers.iteration._held). Finally the offset of V is set in closed form to the constant shift
+    that zeroes the mean PDE residual (hjb.solvers.evaluation.solve_level), or, once V has settled (anchors at
     `anchor_stderr`) and the anchors' mean misfit is more than 3 of its standard errors from 0, to the level
-    they call for (hjb.anchors.level_shift).
+    they call for (hjb.solvers.anchors.level_shift).
     Improvement: `improvement` = greedy (the problem's closed form), actor (ascent on Q: `actor_steps` Adam steps,
     then at most `actor_lbfgs_steps` L-BFGS iterations), or auto (greedy when the problem declares one).
     Stopping: the iterates have settled when the relative change of the value or of the policy on the probe set

@@ -1,4 +1,4 @@
-"""The anchors set V's level only where they disagree with it beyond their standard errors (hjb.anchors.level_shift).
+"""The anchors set V's level only where they disagree with it beyond their standard errors (hjb.solvers.anchors.level_shift).
 
 Reference: the seed LQR under a ≡ 0 has V⁰ = −p x² − k with p = ½/(ρ + 2·0.5) = 0.5/1.1, k = σ²p/ρ = 0.9p
 (ρV = r + fV' + ½σ²V'' with f = −x/2, σ = 0.3, r = −x²/2); a "critic" V⁰ + c stands in for a trained one.
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from hjb.anchors import estimate_anchors, level_shift, mean_misfit
 from hjb.pdes import seed_lqr
-from hjb.policies import InitialPolicy
 from hjb.settings import SolverSettings
+from hjb.solvers.anchors import estimate_anchors, level_shift, mean_misfit
+from hjb.solvers.policies import InitialPolicy
 
 P = 0.5 / 1.1
 K = 0.9 * P
@@ -72,8 +72,8 @@ def test_the_level_waits_until_v_has_settled():
 
 def test_the_shift_accounts_for_what_v_moved_since_the_anchors():
     """m̄ = 0.02 at se 1e-3, T with e^{−ρT} = 1/2: c = 0.04 then; V moved by −0.01 since (m̄ now 0.01): shift −0.03."""
-    from hjb.anchors import Anchors
     from hjb.montecarlo.feynman_kac import MonteCarloEstimate
+    from hjb.solvers.anchors import Anchors
 
     anchors = Anchors(x=np.zeros((1, 1)), estimate=MonteCarloEstimate(np.zeros(1), np.ones(1)),
                       horizon=np.log(2.0) / 0.1, dt=0.1, paths=8)

@@ -4,12 +4,12 @@ import math
 import numpy as np
 import torch
 
-from hjb.anchors import Anchors, anchor_weights
 from hjb.backend import dde
-from hjb.critic import Critic
-from hjb.evaluation import weighted_point_set_bc
 from hjb.geometry import Box
 from hjb.montecarlo.feynman_kac import MonteCarloEstimate
+from hjb.nn.critic import Critic
+from hjb.solvers.anchors import Anchors, anchor_weights
+from hjb.solvers.evaluation import weighted_point_set_bc
 
 
 def test_weights_are_inverse_variances_with_mean_one_and_the_floor():
@@ -43,7 +43,7 @@ def test_a_weighted_point_set_fit_is_the_weighted_mean():
 def _seed_lqr_under_zero_action():
     """(problem, critic with output scale 1, 3 anchor points, the initial policy a ≡ 0) for the seed LQR."""
     from hjb.pdes import seed_lqr
-    from hjb.policies import InitialPolicy
+    from hjb.solvers.policies import InitialPolicy
 
     problem = seed_lqr()
     critic = Critic(problem.domain, 4, 1)
@@ -54,8 +54,8 @@ def _seed_lqr_under_zero_action():
 def test_anchors_say_when_the_path_cap_stopped_them_short_of_the_target():
     """The seed LQR under a ≡ 0 needs more than 128 paths for a 10⁻⁶ × scale target: capped;
     with a loose target the first 8 paths suffice: not capped, and no more paths are drawn."""
-    from hjb.anchors import estimate_anchors
     from hjb.settings import SolverSettings
+    from hjb.solvers.anchors import estimate_anchors
 
     problem, critic, x, policy = _seed_lqr_under_zero_action()
     tight = SolverSettings(anchor_paths=8, anchor_max_paths=128, anchor_stderr=1e-6, anchor_horizon=1.0)
@@ -69,8 +69,8 @@ def test_anchors_say_when_the_path_cap_stopped_them_short_of_the_target():
 def test_anchor_precision_follows_the_last_change_of_v_down_to_anchor_stderr():
     """max(anchor_stderr, ΔV/10): loose while V moves, anchor_stderr once it has settled, no target before a change;
     estimate_anchors draws no more paths than a loose target needs."""
-    from hjb.anchors import LOOSE_FRACTION, anchor_precision, estimate_anchors
     from hjb.settings import SolverSettings
+    from hjb.solvers.anchors import LOOSE_FRACTION, anchor_precision, estimate_anchors
 
     s = SolverSettings()
     assert anchor_precision(0.2, s) == LOOSE_FRACTION * 0.2
@@ -84,7 +84,7 @@ def test_anchor_precision_follows_the_last_change_of_v_down_to_anchor_stderr():
 
 def test_joint_stderr_is_the_rms_of_the_anchors_se():
     """√n × the se of the mean of n independent anchors: rms(1, 1, 7) = 4.12, where the mean se (3) hides the noisy one."""
-    from hjb.anchors import joint_stderr
+    from hjb.solvers.anchors import joint_stderr
 
     estimate = MonteCarloEstimate(np.zeros(3), np.array([1.0, 1.0, 7.0]))
     assert joint_stderr(estimate) == np.sqrt(17.0)
@@ -93,8 +93,8 @@ def test_joint_stderr_is_the_rms_of_the_anchors_se():
 def test_anchor_paths_are_resized_until_the_target_is_met():
     """A target 4× below the 8-path standard error: the path count is re-sized from each batch's own se until
     the joint se is at most the target, well short of the cap."""
-    from hjb.anchors import estimate_anchors, joint_stderr
     from hjb.settings import SolverSettings
+    from hjb.solvers.anchors import estimate_anchors, joint_stderr
 
     problem, critic, x, policy = _seed_lqr_under_zero_action()
     first = SolverSettings(anchor_paths=8, anchor_max_paths=8, anchor_stderr=1e-9, anchor_horizon=1.0)
@@ -110,11 +110,11 @@ def test_only_the_anchors_short_of_the_target_get_more_paths():
     """dX = −X dt + σ(X) dW with σ = 0.02 below 0 and 0.02 + 0.5x above, r = x: the anchor at 0.8 is far noisier
     than the one at −0.8. With a target between their 8-path se, only the noisy one is re-estimated (the quiet
     one keeps its 8-path value exactly) and ends within the target."""
-    from hjb.anchors import estimate_anchors
     from hjb.geometry import Box
     from hjb.pdes.problem import ControlProblem
-    from hjb.policies import InitialPolicy
     from hjb.settings import SolverSettings
+    from hjb.solvers.anchors import estimate_anchors
+    from hjb.solvers.policies import InitialPolicy
 
     problem = ControlProblem(
         name="hetero", drift=lambda x, a: -x, diffusion=lambda x, a: (0.02 + 0.5 * x.clamp(min=0.0)).unsqueeze(-1),
@@ -136,8 +136,8 @@ def test_only_the_anchors_short_of_the_target_get_more_paths():
 def test_last_anchors_are_held_once_v_changes_less_than_their_noise():
     """_held: the last anchors hold V's free modes in the next PDE fit only when V changed by less than
     anchor_stderr·√n (relative) in the last iteration; none before the first anchors."""
-    from hjb.iteration import _Carry, _held
     from hjb.settings import SolverSettings
+    from hjb.solvers.iteration import _Carry, _held
 
     s = SolverSettings()
     x = np.zeros((12, 1))

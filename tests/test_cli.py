@@ -67,10 +67,17 @@ def test_solve_then_export(tmp_path):
 
 def test_solve_progress_goes_to_stderr(tmp_path):
     write(tmp_path / "lqr.py", LQR1D_FILE)
-    result = run_cli("solve", "lqr.py", "--out", "custom", cwd=tmp_path)
+    result = run_cli("solve", "lqr.py", "--out", "custom", cwd=tmp_path, progress=True)
     assert result.returncode == 1, result.stderr
     assert "PI 1/1" in result.stderr and (tmp_path / "custom" / "hjb-run.json").is_file()
+    assert "1/1 [" in result.stderr  # the tqdm bar over PI iterations, with its timing
     assert "Warning" not in result.stderr
+
+
+def test_progress_is_quiet_when_stderr_is_not_a_terminal(tmp_path):
+    write(tmp_path / "lqr.py", LQR1D_FILE)
+    result = run_cli("solve", "lqr.py", "--out", "custom", cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr == "", result.stderr
 
 
 def test_actor_solve_prints_no_warnings(tmp_path):

@@ -15,9 +15,9 @@ import xarray as xr
 from tiny_solver import LQR1D_FILE, hand_built, run_cli, write
 
 from hjb.cli import main
-from hjb.finite_horizon_solver import FiniteHorizonSolution
 from hjb.io.rundir import load_run, save_run
 from hjb.pdes import seed_lqr
+from hjb.solvers.finite_horizon import FiniteHorizonSolution
 
 HEADER = (
     "import numpy as np\n"
@@ -48,7 +48,7 @@ def run(tmp_path_factory):
     """One `hjb solve` of the tiny diffusion file (a few seconds), shared by every test that only reads it."""
     root = tmp_path_factory.mktemp("fh")
     write(root / "mix.py", DIFFUSION_FILE)
-    result = run_cli("solve", "mix.py", "--out", "run", cwd=root, timeout=300)
+    result = run_cli("solve", "mix.py", "--out", "run", cwd=root, timeout=300, progress=True)
     status = json.loads((root / "run" / "hjb-run.json").read_text())["status"]
     assert result.returncode == (0 if status == "converged" else 1), result.stderr  # exit 1: run written, not converged
     assert f"solved mix1d (finite horizon T = 2): 2 PI iterations, status {status}" in result.stdout

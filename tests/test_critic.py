@@ -3,9 +3,9 @@ for rollouts agrees with it to single precision."""
 import numpy as np
 import torch
 
-from hjb.critic import Critic
+from hjb.nn.critic import Critic
 from hjb.pdes import seed_lqr
-from hjb.policies import GreedyPolicy
+from hjb.solvers.policies import GreedyPolicy
 
 
 def test_greedy_policy_ignores_a_later_rescale_and_level_shift_of_the_critic():

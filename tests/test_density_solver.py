@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hjb.density_solver import initial_rate, solve_fokker_planck
 from hjb.geometry import Box, SpaceTime
 from hjb.pdes import StochasticLQR
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.fokker_planck import closed_loop
 from hjb.settings import SolverSettings
+from hjb.solvers.density import initial_rate, solve_fokker_planck
 from hjb.validation.gaussian import gaussian_density, gaussian_marginal
 
 THETA, SIGMA, M0, S0 = 1.0, 0.5, 1.0, 0.25
@@ -51,7 +51,7 @@ def test_ou_density_matches_gaussian_marginals():
 
 
 def test_stationary_ou_law():
-    from hjb.density_solver import solve_stationary_fokker_planck
+    from hjb.solvers.density import solve_stationary_fokker_planck
 
     ou = _ou()
     sd = SIGMA / np.sqrt(2 * THETA)
@@ -68,7 +68,7 @@ def test_stationary_ou_law():
 def test_differentiable_greedy_policy_matches_the_greedy_policy():
     from tiny_solver import hand_built
 
-    from hjb.density_solver import differentiable_policy
+    from hjb.solvers.density import differentiable_policy
 
     solution = hand_built(_ou())
     x = torch.linspace(-1.0, 1.0, 7, dtype=torch.float64).reshape(-1, 1).requires_grad_(True)

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from hjb.errors import ProblemError
-from hjb.finite_horizon_solver import value_network
 from hjb.geometry.box import Box
 from hjb.pdes.data_laws import GaussianMixture, SampleLaw
 from hjb.pdes.diffusion_model import DiffusionModel, GaussianBase, log_density_hjb_residual
@@ -15,6 +14,7 @@ from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.generator import space_time_derivatives
 from hjb.pdes.noising import VPNoising
 from hjb.settings import SolverSettings
+from hjb.solvers.finite_horizon import value_network
 
 NOISING = VPNoising(0.5, 4.0, 2.0)
 MIXTURE = GaussianMixture([0.1, 0.2, 0.3, 0.4], 1.5 * np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]]),

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from hjb.errors import ProblemError
-from hjb.finite_horizon_solver import solve_finite_horizon
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.diffusion_model import DiffusionModel
 from hjb.pdes.noising import VPNoising
 from hjb.settings import SolverSettings
+from hjb.solvers.finite_horizon import solve_finite_horizon
 
 DATA = GaussianMixture([0.3, 0.7], [[-1.5], [1.0]], [[[0.3**2]], [[0.5**2]]])
 NOISING = VPNoising(0.5, 4.0, 2.0)

@@ -67,8 +67,8 @@ def test_diffusion_mixture_pde_file_solves_to_the_readme_accuracy():
     noised mixture on [−3, 3] at t = 0, ½, 1, 1½ (the README's claim), and exactly log p_data at t = T."""
     import torch
 
-    from hjb.finite_horizon_solver import solve_finite_horizon
     from hjb.pdes.diffusion_model import DiffusionModel
+    from hjb.solvers.finite_horizon import solve_finite_horizon
 
     problem, settings = load_problem(EXAMPLES / "diffusion_mixture1d.py")
     assert isinstance(problem, DiffusionModel) and problem.horizon == 2.0 and settings is not None

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from hjb.critic import Critic
-from hjb.evaluation import evaluate_policy
+from hjb.nn.critic import Critic
 from hjb.pdes import seed_lqr
-from hjb.policies import InitialPolicy
+from hjb.solvers.evaluation import evaluate_policy
+from hjb.solvers.policies import InitialPolicy
 
 
 @pytest.mark.parametrize("budget", [7, 40])
@@ -47,8 +47,8 @@ def test_solve_level_zeroes_the_mean_residual():
     """ρV enters the evaluation residual linearly: the closed-form shift −mean(R)/ρ leaves mean(R) = 0."""
     import torch
 
-    from hjb.evaluation import solve_level
     from hjb.pdes.residuals import evaluation_residual
+    from hjb.solvers.evaluation import solve_level
 
     problem = seed_lqr()
     critic = Critic(problem.domain, 16, 2)

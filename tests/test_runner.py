@@ -1,4 +1,4 @@
-"""Validation runner: cases solved in parallel processes give exactly the serial results, in suite order."""
+"""Validation runner: cases solved on a Dask LocalCluster give exactly the serial results, in suite order."""
 from __future__ import annotations
 
 import dataclasses

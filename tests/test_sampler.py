@@ -62,9 +62,9 @@ def test_bad_counts():
 def test_learned_control_on_invariant_data_samples_the_data():
     """N(0, 1) data is invariant under VP noising, so log p_{T−t} = log N(0, 1) at every t: the solver's
     W stays the terminal condition and its control must sample N(0, 1) back."""
-    from hjb.finite_horizon_solver import solve_finite_horizon
     from hjb.montecarlo.sampler import learned_control
     from hjb.settings import SolverSettings
+    from hjb.solvers.finite_horizon import solve_finite_horizon
 
     model = DiffusionModel(GaussianMixture([1.0], [[0.0]], [[[1.0]]]), VPNoising(0.5, 2.0, 1.0))
     settings = SolverSettings(width=8, depth=1, collocation=64, adam_steps_first=50, pde_lbfgs_steps=0, max_iterations=1)
@@ -77,9 +77,9 @@ def test_learned_control_on_invariant_data_samples_the_data():
 def test_learned_control_in_float32_agrees_with_the_float64_network():
     """The sampler's control runs N_θ in float32 (SpaceTimeNet.single_precision): on a network of random weights,
     u = Σ(t)∇W agrees with the float64 autograd gradient to float32 precision and comes back in float64."""
-    from hjb.finite_horizon_solver import FiniteHorizonSolution, value_network
     from hjb.montecarlo.sampler import learned_control
     from hjb.settings import SolverSettings
+    from hjb.solvers.finite_horizon import FiniteHorizonSolution, value_network
 
     torch.manual_seed(0)
     model = DiffusionModel(GaussianMixture([0.3, 0.7], [[-1.0], [1.0]], [[[0.2]], [[0.3]]]), VPNoising(0.5, 2.0, 1.0))

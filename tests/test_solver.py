@@ -40,9 +40,9 @@ def test_actor_lbfgs_polish_reaches_the_greedy_action():
     polish on the same objective gets at least ten times closer (seed LQR, critic V = −x², a* = −R⁻¹B·V′)."""
     import torch
 
-    from hjb.critic import Critic
-    from hjb.improvement import actor_ascent
-    from hjb.policies import ActorPolicy
+    from hjb.nn.critic import Critic
+    from hjb.solvers.improvement import actor_ascent
+    from hjb.solvers.policies import ActorPolicy
 
     problem = seed_lqr()
     x = problem.domain.sample(128, "sobol", seed=0)
@@ -68,10 +68,10 @@ def test_a_stalled_warm_fit_is_replaced_by_a_fresh_network():
     1e-3 (measured: PDE loss 1.1e-3 → 8.2e-6, value error 1.5e-3 → 4.3e-4)."""
     import torch
 
-    from hjb.critic import Critic
-    from hjb.evaluation import solve_level
-    from hjb.iteration import _fit_pde, _restart
+    from hjb.nn.critic import Critic
     from hjb.progress import Progress
+    from hjb.solvers.evaluation import solve_level
+    from hjb.solvers.iteration import _fit_pde, _restart
 
     torch.manual_seed(0)
     problem = seed_lqr()
@@ -107,9 +107,9 @@ def test_a_worse_fresh_fit_is_discarded_and_the_warm_weights_restored():
     fresh one given no budget at all) the warm weights come back unchanged."""
     import torch
 
-    from hjb.critic import Critic
-    from hjb.iteration import _fit_pde, _restart
+    from hjb.nn.critic import Critic
     from hjb.progress import Progress
+    from hjb.solvers.iteration import _fit_pde, _restart
 
     torch.manual_seed(0)
     problem = seed_lqr()

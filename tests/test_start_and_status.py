@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-import hjb.iteration as iteration
-import hjb.stopping as stopping
+import hjb.solvers.iteration as iteration
+import hjb.solvers.stopping as stopping
 from hjb import ControlProblem, Merton, solve
-from hjb.admissibility import check_start, singular_ratio
 from hjb.errors import ProblemError
 from hjb.geometry import Box
 from hjb.pdes import seed_lqr
 from hjb.settings import SolverSettings
+from hjb.solvers.admissibility import check_start, singular_ratio
 
 R_F, MU, SIGMA, GAMMA, RHO = 0.03, 0.08, 0.20, 3.0, 0.05
 
@@ -134,7 +134,7 @@ def test_the_loop_stops_when_converged_or_settled_on_a_plateau():
 
 
 def test_finite_horizon_status_needs_a_small_residual_relative_to_the_rate():
-    from hjb.finite_horizon_solver import finite_horizon_status
+    from hjb.solvers.finite_horizon import finite_horizon_status
 
     s = SolverSettings()
     first = {"value_change": math.inf, "hjb_residual_relative": 0.0}

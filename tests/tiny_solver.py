@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hjb.critic import Critic
-from hjb.policies import ActorPolicy, GreedyPolicy, InitialPolicy
+from hjb.nn.critic import Critic
 from hjb.settings import SolverSettings
-from hjb.solution import Solution
+from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
+from hjb.solvers.solution import Solution
 
 # A solve in a few seconds: accuracy is irrelevant here, only that the pipeline runs end to end.
 TINY = {
@@ -55,9 +55,11 @@ def hand_built(problem, kind: str = "greedy", settings: SolverSettings = TINY_SE
     return Solution(problem, critic, policy, history, settings, status="not_converged")
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`python -m hjb.cli ARGS` in a subprocess (one torch thread), capturing text output."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, progress: bool = False
+            ) -> subprocess.CompletedProcess:
+    """`python -m hjb.cli ARGS` in a subprocess (one torch thread), capturing text output; progress=True forces the
+    progress display on although stderr is not a terminal (HJB_PROGRESS=1)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HJB_PROGRESS="1" if progress else "0")
     return subprocess.run(
         [sys.executable, "-m", "hjb.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
         check=False,

@@ -83,9 +83,9 @@ class ValidationCase:
         (grid_points^d, d). A diverged solve is reported (status "diverged", error, passed False) with its last
         finite weights."""
         from hjb.io.export import evaluate
-        from hjb.iteration import solve
-        from hjb.plots import plot_grid
+        from hjb.io.plots import plot_grid
         from hjb.progress import Progress
+        from hjb.solvers.iteration import solve
         from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 
         settings = self.settings if seed is None else self.settings.replace(seed=seed)

@@ -68,11 +68,11 @@ class FokkerPlanckCase:
 
     def run(self, seed: int | None = None, progress: bool = True) -> dict:
         """Solve log p by PINN, then compare p with the Gaussian marginal at each time."""
-        from hjb.density_solver import solve_fokker_planck
         from hjb.geometry.spacetime import SpaceTime
         from hjb.pdes.data_laws import GaussianMixture
         from hjb.pdes.fokker_planck import closed_loop
         from hjb.progress import Progress
+        from hjb.solvers.density import solve_fokker_planck
 
         settings = self.settings if seed is None else self.settings.replace(seed=seed)
         problem = self.problem_factory()
@@ -128,11 +128,11 @@ class StationaryLawCase:
 
     def run(self, seed: int | None = None, progress: bool = True) -> dict:
         """Solve the HJB, then the stationary Fokker–Planck equation under its learned policy; compare with N(0, S)."""
-        from hjb.density_solver import differentiable_policy, solve_stationary_fokker_planck
-        from hjb.iteration import solve
+        from hjb.io.plots import plot_grid
         from hjb.pdes.fokker_planck import closed_loop
-        from hjb.plots import plot_grid
         from hjb.progress import Progress
+        from hjb.solvers.density import differentiable_policy, solve_stationary_fokker_planck
+        from hjb.solvers.iteration import solve
         from hjb.validation.riccati import lqr_solution
 
         hjb_settings, fp_settings = ((s if seed is None else s.replace(seed=seed))

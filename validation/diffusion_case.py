@@ -126,9 +126,9 @@ class DiffusionCase:
     def run(self, seed: int | None = None, progress: bool = True) -> dict:
         """Solve by PINN and (baselines) by DSM and the PINN from samples (none sees the exact marginals), then
         measure all against them."""
-        from hjb.finite_horizon_solver import solve_finite_horizon
         from hjb.pdes.diffusion_model import DiffusionModel
         from hjb.progress import Progress
+        from hjb.solvers.finite_horizon import solve_finite_horizon
 
         settings = self.settings if seed is None else self.settings.replace(seed=seed)
         rng = np.random.default_rng(settings.seed)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hjb.io.atomic import atomic_write_text
 from hjb.io.jsonio import dumps
-from hjb.plots import (
+from hjb.io.plots import (
     comparison_figure,
     convergence_figure,
     curves_over_time_figure,

@@ -84,7 +84,9 @@ def _write_csv(path: Path, data: dict) -> None:
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def _write_netcdf(path: Path, data: dict) -> None:
+def grid_dataset(data: dict):
+    """The xarray Dataset of value, hjb_residual (grid dims t?, x0, …) and policy (…, action) from the flat arrays
+    of export_grid's data (x, t, value, policy, hjb_residual, points_per_axis, times)."""
     import xarray as xr
 
     d, N, t = data["x"].shape[1], data["points_per_axis"], data["t"]
@@ -97,19 +99,38 @@ def _write_netcdf(path: Path, data: dict) -> None:
     C = columns.reshape(shape + (len(dims),))
     coords = {dims[i]: np.moveaxis(C[..., i], i, 0).reshape(shape[i], -1)[:, 0] for i in range(len(dims))}
     coords["action"] = np.arange(m)
-    dataset = xr.Dataset(
+    return xr.Dataset(
         {
             "value": (dims, data["value"].reshape(shape)),
             "hjb_residual": (dims, data["hjb_residual"].reshape(shape)),
             "policy": (dims + ("action",), data["policy"].reshape(shape + (m,))),
         },
         coords=coords,
-        attrs={"problem": data["problem"], "meta": data["meta"]},
     )
+
+
+def _write_netcdf(path: Path, data: dict) -> None:
+    dataset = grid_dataset(data)
+    dataset.attrs.update(problem=data["problem"], meta=data["meta"])
     dataset.to_netcdf(path, engine="scipy")
 
 
 WRITERS: dict[str, Callable[[Path, dict], None]] = {"npz": _write_npz, "csv": _write_csv, "netcdf": _write_netcdf}
+
+
+def grid_points(problem, points_per_axis: int, times: int | None = None):
+    """(points, x, t, N_t): the export grid of the problem, Box.grid(N) (t = N_t = None), or for a finite-horizon
+    problem SpaceTime.grid(N, N_t) with N_t = `times` (default DEFAULT_TIMES) and its x (n, d) and t (n,) columns."""
+    if isinstance(problem, FiniteHorizonProblem):
+        N_t = check_times(DEFAULT_TIMES if times is None else times)
+        points = problem.domain.grid(points_per_axis, N_t)
+        d = problem.state_dim
+        return points, points[:, :d], points[:, d], N_t
+    if times is not None:
+        raise ProblemError(f"--times applies to finite-horizon runs only; problem {problem.name!r} is an "
+                           "infinite-horizon ControlProblem (export it without --times)")
+    points = problem.domain.grid(points_per_axis)
+    return points, points, None, None
 
 
 def export_grid(solution, points_per_axis: int, fmt: str, out_path: str | os.PathLike, times: int | None = None) -> Path:
@@ -120,18 +141,9 @@ def export_grid(solution, points_per_axis: int, fmt: str, out_path: str | os.Pat
     N = check_points(points_per_axis)
     problem = solution.problem
     info = {"problem": problem.name, "parameters": problem.describe(), "points_per_axis": N, "status": solution.status}
-    if isinstance(problem, FiniteHorizonProblem):
-        N_t = check_times(DEFAULT_TIMES if times is None else times)
-        points = problem.domain.grid(N, N_t)
-        d = problem.state_dim
-        x, t = points[:, :d], points[:, d]
+    points, x, t, N_t = grid_points(problem, N, times)
+    if t is not None:
         info.update(times=N_t, horizon=problem.horizon, order=ORDER)
-    else:
-        if times is not None:
-            raise ProblemError(f"--times applies to finite-horizon runs only; problem {problem.name!r} is an "
-                               "infinite-horizon ControlProblem (export it without --times)")
-        points = x = problem.domain.grid(N)
-        t = N_t = None
     value, policy, residual = evaluate(solution, points)
     meta = json.dumps(plain(info), allow_nan=False)
     data = {"t": t, "x": x, "value": value, "policy": policy, "hjb_residual": residual, "meta": meta,

@@ -6,6 +6,7 @@ import importlib.util
 import itertools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from hjb.errors import HJBError, PDEFileError
@@ -51,31 +52,32 @@ def _import(path: Path):
     return module
 
 
-def load_problem(path: str | os.PathLike) -> tuple[ControlProblem | FiniteHorizonProblem, SolverSettings | None]:
-    """Import the PDE file at `path`; return its `problem` (shape-checked) and its `settings` or None."""
-    file = Path(path)
+def _check_file(file: Path) -> None:
     if not file.exists():
         raise PDEFileError(f"PDE file not found: {file}")
     if file.is_dir():
         raise PDEFileError(f"PDE file {file} is a directory; expected a .py file")
     if file.suffix != ".py":
         raise PDEFileError(f"PDE file {file} is not a Python file; expected a path ending in .py")
-    module = _import(file)
-    if not hasattr(module, "problem"):
-        raise PDEFileError(
-            f"PDE file {file} defines no module-level `problem`; expected problem = ControlProblem(...)"
-        )
-    problem = module.problem
-    if not isinstance(problem, PROBLEM_TYPES):
-        raise PDEFileError(
-            f"PDE file {file}: `problem` is a {type(problem).__name__}; expected an hjb ControlProblem "
-            "(e.g. StochasticLQR(...), Merton(...) or ControlProblem(...)) or FiniteHorizonProblem "
-            "(e.g. DiffusionModel(...))"
-        )
+
+
+def _settings(module, file: Path) -> SolverSettings | None:
     settings = getattr(module, "settings", None)
     if settings is not None and not isinstance(settings, SolverSettings):
         raise PDEFileError(
             f"PDE file {file}: `settings` is a {type(settings).__name__}; expected settings = SolverSettings(...)"
+        )
+    return settings
+
+
+def check_problem(problem, file: Path, what: str = "`problem`") -> ControlProblem | FiniteHorizonProblem:
+    """The problem if it is an hjb problem whose functions give the declared shapes; PDEFileError (or the shape
+    check's own HJBError) naming the file otherwise."""
+    if not isinstance(problem, PROBLEM_TYPES):
+        raise PDEFileError(
+            f"PDE file {file}: {what} is a {type(problem).__name__}; expected an hjb ControlProblem "
+            "(e.g. StochasticLQR(...), Merton(...) or ControlProblem(...)) or FiniteHorizonProblem "
+            "(e.g. DiffusionModel(...))"
         )
     try:
         problem.check_shapes()
@@ -88,4 +90,29 @@ def load_problem(path: str | os.PathLike) -> tuple[ControlProblem | FiniteHorizo
             f"{type(exc).__name__}: {_one_line(exc)}; expected functions of torch tensors x (n, d), a (n, m)"
             f"{', t (n, 1)' if isinstance(problem, FiniteHorizonProblem) else ''}"
         ) from exc
-    return problem, settings
+    return problem
+
+
+def load_problem(path: str | os.PathLike) -> tuple[ControlProblem | FiniteHorizonProblem, SolverSettings | None]:
+    """Import the PDE file at `path`; return its `problem` (shape-checked) and its `settings` or None."""
+    file = Path(path)
+    _check_file(file)
+    module = _import(file)
+    if not hasattr(module, "problem"):
+        raise PDEFileError(
+            f"PDE file {file} defines no module-level `problem`; expected problem = ControlProblem(...)"
+        )
+    settings = _settings(module, file)
+    return check_problem(module.problem, file), settings
+
+
+def load_factory(path: str | os.PathLike) -> tuple[Callable[..., object], SolverSettings | None]:
+    """Import the sweep file at `path`; return its `make_problem(**params)` and its `settings` or None."""
+    file = Path(path)
+    _check_file(file)
+    module = _import(file)
+    factory = getattr(module, "make_problem", None)
+    if not callable(factory):
+        raise PDEFileError(f"PDE file {file} defines no function `make_problem`; a sweep expected "
+                           "def make_problem(**params): return ControlProblem(...)")
+    return factory, _settings(module, file)

@@ -16,17 +16,17 @@ from pathlib import Path
 import torch
 
 from hjb import __version__
-from hjb.critic import Critic
 from hjb.errors import PDEFileError, RunDirError
-from hjb.finite_horizon_solver import FiniteHorizonSolution, value_network
 from hjb.io.atomic import atomic_directory
 from hjb.io.jsonio import dumps
 from hjb.io.pdefile import load_problem
+from hjb.io.plots import convergence_figure, plot_grid, policy_figure, save_figure, value_figure
+from hjb.nn.critic import Critic
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
-from hjb.plots import convergence_figure, plot_grid, policy_figure, save_figure, value_figure
-from hjb.policies import ActorPolicy, GreedyPolicy, InitialPolicy
 from hjb.settings import SolverSettings
-from hjb.solution import RUN_MARKER, Solution
+from hjb.solvers.finite_horizon import FiniteHorizonSolution, value_network
+from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
+from hjb.solvers.solution import RUN_MARKER, Solution
 
 FORMAT = "hjb-run"
 INFINITE, FINITE = "infinite_horizon", "finite_horizon"

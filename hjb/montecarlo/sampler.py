@@ -10,8 +10,8 @@ import torch
 
 from hjb.baselines.score_matching import reverse_sample
 from hjb.errors import positive_int
-from hjb.finite_horizon_solver import FiniteHorizonSolution
 from hjb.pdes.diffusion_model import DiffusionModel, cost_running
+from hjb.solvers.finite_horizon import FiniteHorizonSolution
 
 Tensor = torch.Tensor
 Control = Callable[[Tensor, Tensor], Tensor]

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hjb.critic import Critic
+from hjb.nn.critic import Critic
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import hamiltonian
-from hjb.policies import ActorPolicy
+from hjb.solvers.policies import ActorPolicy
 
 
 def actor_ascent(

@@ -14,19 +14,19 @@ import numpy as np
 import torch
 
 from hjb.backend import dde
-from hjb.critic import Critic
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
-from hjb.iteration import seed_everything
+from hjb.nn.critic import Critic
+from hjb.nn.pinn_fit import fit
+from hjb.nn.spacetime_net import SpaceTimeNet
 from hjb.pdes.fokker_planck import (
     adjoint_generator,
     fokker_planck_residual,
     stationary_fokker_planck_residual,
 )
-from hjb.pinn_fit import fit
 from hjb.progress import Progress
 from hjb.settings import FOKKER_PLANCK_SETTINGS, SolverSettings
-from hjb.spacetime_net import SpaceTimeNet
+from hjb.solvers.iteration import seed_everything
 
 Tensor = torch.Tensor
 Coefficients = Callable[[Tensor], tuple[Tensor, Tensor]]

@@ -10,8 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hjb.admissibility import check_start
-from hjb.anchors import (
+from hjb.errors import ProblemError, TrainingDivergedError
+from hjb.geometry.sampling import residual_weighted_pick
+from hjb.nn.critic import Critic
+from hjb.pdes.problem import ControlProblem
+from hjb.progress import Progress
+from hjb.settings import SolverSettings
+from hjb.solvers.admissibility import check_start
+from hjb.solvers.anchors import (
     Anchors,
     anchor_precision,
     anchor_weights,
@@ -22,17 +28,11 @@ from hjb.anchors import (
     level_shift,
     mean_misfit,
 )
-from hjb.critic import Critic
-from hjb.errors import ProblemError, TrainingDivergedError
-from hjb.evaluation import evaluate_policy, probe_residual, solve_level
-from hjb.geometry.sampling import residual_weighted_pick
-from hjb.improvement import actor_ascent
-from hjb.pdes.problem import ControlProblem
-from hjb.policies import ActorPolicy, GreedyPolicy, InitialPolicy
-from hjb.progress import Progress
-from hjb.settings import SolverSettings
-from hjb.solution import Solution
-from hjb.stopping import done, status
+from hjb.solvers.evaluation import evaluate_policy, probe_residual, solve_level
+from hjb.solvers.improvement import actor_ascent
+from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
+from hjb.solvers.solution import Solution
+from hjb.solvers.stopping import done, status
 
 
 def seed_everything(seed: int) -> None:
@@ -98,6 +98,7 @@ def solve(
             collocation = _resample(problem, Solution(problem, critic, policy, history, s), box, collocation, s, it)
         if it + 1 >= max(s.min_iterations, 2) and done(history, s):
             break
+    progress.close()
     return Solution(problem, critic, policy, history, s, status=status(history, s))
 
 
@@ -181,7 +182,7 @@ def _evaluate(problem, critic, policy, collocation, anchor_x, probe, s, it, nois
 
 
 def _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial, precision) -> tuple[Anchors, float]:
-    """Feynman–Kac anchors of α_k (hjb.anchors) to `precision` and V_θ's χ² against them; TrainingDivergedError
+    """Feynman–Kac anchors of α_k (hjb.solvers.anchors) to `precision` and V_θ's χ² against them; TrainingDivergedError
     when not finite."""
     anchors = estimate_anchors(problem, policy, critic, anchor_x, probe[:128], s, noise_dim, seed=s.seed * 1000,
                                precision=precision)

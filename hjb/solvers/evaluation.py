@@ -9,12 +9,12 @@ import numpy as np
 import torch
 
 from hjb.backend import dde
-from hjb.critic import Critic
 from hjb.errors import TrainingDivergedError
+from hjb.nn.critic import Critic
+from hjb.nn.pinn_fit import fit
 from hjb.pdes.generator import value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import evaluation_residual, hjb_residual
-from hjb.pinn_fit import fit
 
 Tensor = torch.Tensor
 
@@ -150,7 +150,7 @@ def solve_level(problem: ControlProblem, critic: Critic, policy, collocation: np
     """Shift V by δ = −mean(R)/ρ, the constant minimising mean(R + ρδ)² over the collocation points (n, d), R the
     evaluation residual. The level enters the residual only through ρV, the stiffest direction for the
     optimisers, and the PDE fixes it (ρ > 0: a constant is never a free mode); the anchors overrule it only where
-    they disagree with it beyond their standard errors (hjb.anchors.level_shift). Returns δ."""
+    they disagree with it beyond their standard errors (hjb.solvers.anchors.level_shift). Returns δ."""
     x = torch.as_tensor(collocation, dtype=torch.float64)
     V, dV, d2V = critic.derivatives(x)
     with torch.no_grad():

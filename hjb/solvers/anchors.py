@@ -28,7 +28,7 @@ standard error (documented in SolverSettings):
   in closed form anyway) and se at least anchor_stderr × V's scale (the anchors are not meant to resolve V
   more finely, and their discretisation bias is not in se); above anchor_chi2 the anchors are imposed in
   an anchored training phase, and a run whose final χ² stays above it has not converged;
-- level: the PDE sets V's level (hjb.evaluation.solve_level), unless, once V has settled (anchors at
+- level: the PDE sets V's level (hjb.solvers.evaluation.solve_level), unless, once V has settled (anchors at
   anchor_stderr), the anchors' mean misfit is more than LEVEL_Z of its standard errors from 0 (level_shift).
   Applied while V still moved, it shifted a bounded LQR at z = −21 … −7.5 in four iterations, each next fit
   pulled the level back (the stiffest direction), and the run ended not_converged. In 1-D the PDE's level is
@@ -45,8 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hjb.critic import Critic
 from hjb.montecarlo.feynman_kac import MonteCarloEstimate, feynman_kac
+from hjb.nn.critic import Critic
 from hjb.pdes.problem import ControlProblem
 from hjb.settings import SolverSettings
 
@@ -194,7 +194,7 @@ def anchor_weights(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray
 
 def level_free_targets(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray:
     """Â + m̄_w (n,): the anchors moved to V_θ's level, so that imposing them changes V's shape and not its level
-    (the level is set after the fit: hjb.evaluation.solve_level, level_shift)."""
+    (the level is set after the fit: hjb.solvers.evaluation.solve_level, level_shift)."""
     return anchors.estimate.mean + _misfit(critic, anchors, floor)[2]
 
 

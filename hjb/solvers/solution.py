@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hjb.critic import Critic
+from hjb.nn.critic import Critic
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import hjb_residual
 from hjb.settings import SolverSettings

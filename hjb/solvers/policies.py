@@ -6,7 +6,7 @@ import copy
 import torch
 
 from hjb.backend import dde
-from hjb.critic import Critic
+from hjb.nn.critic import Critic
 from hjb.pdes.generator import value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import greedy

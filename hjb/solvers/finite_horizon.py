@@ -17,18 +17,18 @@ import torch
 
 from hjb.backend import dde
 from hjb.errors import ProblemError
-from hjb.evaluation import FrozenActions
-from hjb.iteration import seed_everything
+from hjb.nn.pinn_fit import fit
+from hjb.nn.spacetime_net import SpaceTimeNet
 from hjb.pdes.finite_horizon import (
     FiniteHorizonProblem,
     finite_horizon_hamiltonian,
     finite_horizon_residual,
 )
 from hjb.pdes.generator import space_time_derivatives
-from hjb.pinn_fit import fit
 from hjb.progress import Progress
 from hjb.settings import SolverSettings, default_settings
-from hjb.spacetime_net import SpaceTimeNet
+from hjb.solvers.evaluation import FrozenActions
+from hjb.solvers.iteration import seed_everything
 
 Tensor = torch.Tensor
 
@@ -180,6 +180,7 @@ def solve_finite_horizon(
         progress.iteration(record)
         if it + 1 >= max(s.min_iterations, 2) and change < s.value_tol:
             break
+    progress.close()
     return FiniteHorizonSolution(problem, net, history, s, finite_horizon_status(history, s))
 
 

@@ -5,14 +5,13 @@ import os
 from pathlib import Path
 
 from hjb.errors import TrainingDivergedError
-from hjb.finite_horizon_solver import FiniteHorizonSolution, solve_finite_horizon
 from hjb.io.atomic import check_replaceable
 from hjb.io.pdefile import load_problem
 from hjb.io.rundir import save_run
-from hjb.iteration import solve
-from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.settings import default_settings
-from hjb.solution import RUN_MARKER, Solution
+from hjb.solvers.dispatch import solve_problem
+from hjb.solvers.finite_horizon import FiniteHorizonSolution
+from hjb.solvers.solution import RUN_MARKER, Solution
 
 
 def default_run_dir(problem_name: str) -> Path:
@@ -25,7 +24,7 @@ def solve_file(
 ) -> tuple[Solution | FiniteHorizonSolution, Path]:
     """Load the PDE file, solve it (file settings or defaults; seed overrides), save the run; return both.
 
-    A ControlProblem is solved by discounted policy iteration (hjb.iteration.solve), a FiniteHorizonProblem
+    A ControlProblem is solved by discounted policy iteration (hjb.solvers.iteration.solve), a FiniteHorizonProblem
     (e.g. a DiffusionModel) by finite-horizon policy iteration (solve_finite_horizon).
     On TrainingDivergedError the last finite solution is saved (status "diverged") before the error is
     re-raised with `.run_dir` set to where it went (None when there was nothing to save).
@@ -36,9 +35,8 @@ def solve_file(
         settings = settings.replace(seed=seed)
     run_dir = Path(out_dir) if out_dir is not None else default_run_dir(problem.name)
     check_replaceable(run_dir, RUN_MARKER)  # refuse an --out that cannot become a run directory before solving
-    solver = solve_finite_horizon if isinstance(problem, FiniteHorizonProblem) else solve
     try:
-        solution = solver(problem, settings, progress=progress)
+        solution = solve_problem(problem, settings, progress=progress)
     except TrainingDivergedError as err:
         err.run_dir = None
         if err.last_finite is not None:

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from hjb.backend import dde, quiet
-from hjb.critic import Critic
 from hjb.errors import TrainingDivergedError
-from hjb.spacetime_net import SpaceTimeNet
+from hjb.nn.critic import Critic
+from hjb.nn.spacetime_net import SpaceTimeNet
 
 LBFGS_CHUNK = 50  # L-BFGS iterations between two looks at the loss (torch keeps its history across them)
 PLATEAU = 0.02, 8  # L-BFGS has stalled when PLATEAU[1] chunks lowered the total loss by less than PLATEAU[0]

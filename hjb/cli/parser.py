@@ -1,0 +1,93 @@
+"""The `hjb` command's arguments: one subparser per command, with its help."""
+from __future__ import annotations
+
+import argparse
+
+from hjb.cli.sample_run import DEFAULT_STEPS
+from hjb.io.export import DEFAULT_TIMES
+
+BUILTIN_PROBLEMS = (
+    ("lqr1d", "hjb.pdes.seed_lqr()", "the seed's scalar stochastic LQR on [-2, 2] (closed form: Riccati)"),
+    ("merton", "hjb.pdes.Merton()", "Merton's consumption-investment problem, wealth box [0.2, 12.5] (closed form)"),
+    ("StochasticLQR", "hjb.pdes.StochasticLQR(A, B, Q, R, D, discount)", "stochastic LQR in any dimension"),
+    ("Merton", "hjb.pdes.Merton(r_f, mu, sigma, gamma, discount)", "Merton's problem with your parameters"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hjb", description="Solve stochastic optimal control problems (HJB PDEs).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("list", help="list built-in problems and validation suites")
+    solve = sub.add_parser("solve", help="solve the problem defined in a PDE file")
+    solve.add_argument("file", metavar="FILE.py", help="Python file defining `problem` (and optionally `settings`): "
+                       "a ControlProblem (discounted, infinite horizon) or a FiniteHorizonProblem such as a DiffusionModel")
+    solve.add_argument("--out", metavar="DIR", help="run directory (default runs/<problem name>)")
+    solve.add_argument("--seed", type=int, help="replace settings.seed")
+    _add_run_options(solve)
+    validate = sub.add_parser("validate", help="run a validation suite against closed forms")
+    validate.add_argument("--suite", default="quick", help="quick or full (default quick)")
+    validate.add_argument("--out", metavar="DIR", help="report directory (default runs/validation/<suite>)")
+    validate.add_argument("--seed", type=int, help="replace every case's settings.seed")
+    _add_cluster_options(validate, "cases")
+    _add_run_options(validate)
+    _add_sweep(sub)
+    export = sub.add_parser(
+        "export", help="export V, the policy and the HJB residual of a run on a grid",
+        description="Export V, the policy and the HJB residual of a run on a grid. Infinite-horizon runs: NPZ keys "
+        "x (N^d, d), value (N^d,), policy (N^d, m), hjb_residual (N^d,), meta, on Box.grid(N) (first axis slowest). "
+        "Finite-horizon runs (e.g. a DiffusionModel): the grid over (t, x), N_t = --times evenly spaced times over "
+        "[0, T]; NPZ keys t (N_t*N^d,), x (N_t*N^d, d), value (N_t*N^d,), policy (N_t*N^d, m), hjb_residual "
+        "(N_t*N^d,), meta, in the order of SpaceTime.grid: time slowest, then the space grid with its first axis "
+        "slowest (row k*N^d + j is time t_k at Box.grid(N)[j]). CSV has a first column t, netCDF a first dimension t.")
+    export.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve`")
+    export.add_argument("--points", type=int, help="grid points per axis (default 101 for d=1, 41 for d=2, else 11)")
+    export.add_argument("--times", type=int, metavar="N_t", help="finite-horizon runs only: number of evenly spaced "
+                        f"times over [0, T], both ends included (default {DEFAULT_TIMES})")
+    export.add_argument("--format", default="npz", help="npz, csv or netcdf (default npz)")
+    export.add_argument("--out", metavar="FILE", help="output file (default RUN_DIR/grid.<ext>)")
+    sample = sub.add_parser("sample", help="draw samples from the learned control of a DiffusionModel run",
+                            description="Draw N samples by the reverse-time SDE with the learned control "
+                            "u* = Σ(t)ᵀ∇W of a DiffusionModel run; write them as .npy (the (N, d) array), "
+                            ".npz (key `samples`) or .csv (columns x0, …), atomically.")
+    sample.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve` on a DiffusionModel")
+    sample.add_argument("--n", type=int, required=True, metavar="N", help="number of samples")
+    sample.add_argument("--out", metavar="FILE", required=True, help="output file: .npy, .npz or .csv")
+    sample.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                        help=f"Euler–Maruyama steps of the reverse-time SDE (default {DEFAULT_STEPS})")
+    sample.add_argument("--seed", type=int, default=0, help="numpy seed of the prior draws and the noise (default 0)")
+    return parser
+
+
+def _add_sweep(sub) -> None:
+    sweep = sub.add_parser(
+        "sweep", help="solve a PDE file's make_problem(**params) over a grid of parameters, on Dask",
+        description="Solve make_problem(**params) of FILE.py for every combination of the --param values (one solve "
+        "per cell, at the file's settings or its solver's defaults), on a Dask LocalCluster or the cluster at "
+        "--scheduler. Writes OUT/sweep.nc, an xarray Dataset over the swept parameters and the export grid "
+        "(value, policy, hjb_residual; status, error, seconds, iterations, hjb_residual_rms per cell), and "
+        "OUT/summary.md. A failed cell is reported in its cell; the others go on.")
+    sweep.add_argument("file", metavar="FILE.py", help="Python file defining make_problem(**params) (and optionally "
+                       "`settings`); every cell must give the same domain")
+    sweep.add_argument("--param", action="append", metavar="NAME=V1,V2,…", required=True,
+                       help="a swept keyword of make_problem and its values (repeat for more parameters)")
+    sweep.add_argument("--out", metavar="DIR", help="output directory (default runs/sweep/<file stem>)")
+    sweep.add_argument("--seed", type=int, help="replace settings.seed in every cell")
+    sweep.add_argument("--points", type=int, help="grid points per axis (default 101 for d=1, 41 for d=2, else 11)")
+    sweep.add_argument("--times", type=int, metavar="N_t", help="finite-horizon problems only: evenly spaced times "
+                       f"over [0, T] (default {DEFAULT_TIMES})")
+    _add_cluster_options(sweep, "cells")
+    _add_run_options(sweep)
+
+
+def _add_cluster_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """--jobs and --scheduler, shared by the commands that run independent solves on Dask."""
+    parser.add_argument("--jobs", type=int, help=f"{what} solved at once: the workers of the embedded Dask "
+                        f"LocalCluster (default: available cores ÷ --threads, at most the number of {what})")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="submit the solves to the running Dask scheduler at "
+                        "ADDRESS (e.g. tcp://127.0.0.1:8786) instead of a LocalCluster; --jobs is then ignored")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--quiet and --threads, shared by the commands that solve."""
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small networks)")

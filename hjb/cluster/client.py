@@ -1,0 +1,74 @@
+"""A Dask client for independent solves, and the one way hjb maps a function over them in order.
+
+By default an embedded LocalCluster with one single-threaded worker process per job (nothing to start by hand);
+with `scheduler` an existing cluster at that address (`dask scheduler` + `dask worker …`), the way to go past one
+machine. Each task sets torch's thread count itself, so a solve computes the same numbers wherever it runs.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from hjb.errors import ProblemError
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def check_jobs(jobs: int) -> int:
+    """jobs if it is a positive integer, else ProblemError."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ProblemError(f"jobs must be a positive integer; got {jobs!r}")
+    return jobs
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, workers: int = 1) -> Iterator[Any]:
+    """A distributed.Client: on the cluster at `scheduler`, else on a LocalCluster of `workers` processes, 1 thread
+    each (no dashboard, quiet logs), closed on exit. ProblemError when the scheduler cannot be reached."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as err:
+            raise ProblemError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}; expected the address of "
+                               "a running `dask scheduler` (e.g. tcp://127.0.0.1:8786)") from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(n_workers=check_jobs(workers), threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def _with_threads(function: Callable, threads: int, *args) -> Any:
+    """function(*args) after torch.set_num_threads(threads) in this worker."""
+    import torch
+
+    torch.set_num_threads(threads)
+    return function(*args)
+
+
+def map_in_order(client, function: Callable, items: Sequence[tuple], costs: Sequence[float] | None = None,
+                 threads: int = 1, on_done: Callable[[int, Any], None] | None = None) -> list:
+    """[function(*item) for item in items], each on a Dask worker with `threads` torch threads, the costliest
+    submitted first; on_done(index, result) as each finishes. A task's exception is re-raised here."""
+    from distributed import as_completed
+
+    costs = list(costs) if costs is not None else [0.0] * len(items)
+    futures = [client.submit(_with_threads, function, threads, *item, pure=False, priority=cost)
+               for item, cost in zip(items, costs, strict=True)]
+    index = {future.key: i for i, future in enumerate(futures)}
+    for future in as_completed(futures):
+        if on_done is not None:
+            on_done(index[future.key], future.result())
+    return [future.result() for future in futures]
