@@ -20,10 +20,9 @@ from pathlib import Path
 
 import torch
 
-from hjb.backend import dde, quiet
 from hjb.io.atomic import atomic_write_text
-from hjb.nn.critic import Critic
-from hjb.nn.pinn_fit import set_lbfgs_budget
+from hjb.nn.pinn_fit import train_pinn
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes import seed_lqr
 from hjb.settings import SolverSettings
 from hjb.solvers.evaluation import hjb_pde
@@ -47,20 +46,13 @@ def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
     """Seed LQR by DeepXDE on ρV − max_a {r + L^a V} (greedy a from ∇V), no boundary data."""
     problem, settings = seed_lqr(), SolverSettings()
     seed_everything(seed)
-    critic = Critic(problem.domain, settings.width, settings.depth)
+    critic = ValueNetwork(problem.domain, settings.width, settings.depth)
     critic.set_output_scale(0.0, 1.0)
 
-    data = dde.data.PDE(problem.domain.to_deepxde(), hjb_pde(problem), [], num_domain=0, num_boundary=0,
-                        anchors=problem.domain.sample(settings.collocation, "sobol", seed))
-    model = dde.Model(data, critic.net)
     start = time.perf_counter()
-    with quiet():
-        model.compile("adam", lr=settings.learning_rate)
-        model.train(iterations=adam_steps, display_every=max(adam_steps, 1), verbose=0)
-    set_lbfgs_budget(lbfgs_steps)
-    with quiet():
-        model.compile("L-BFGS")
-        model.train(display_every=max(lbfgs_steps, 1), verbose=0)
+    points = problem.domain.sample(settings.collocation, "sobol", seed)
+    train_pinn(critic, problem.domain.to_deepxde(), hjb_pde(problem), points, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=settings.learning_rate, iteration=0,
+               chunk=max(adam_steps, 1))
     seconds = time.perf_counter() - start
     x = problem.domain.grid(201)
     exact = lqr_solution(problem)

@@ -7,14 +7,14 @@ import torch
 from hjb.backend import dde
 from hjb.geometry import Box
 from hjb.montecarlo.feynman_kac import MonteCarloEstimate
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.solvers.anchors import Anchors, anchor_weights
 from hjb.solvers.evaluation import weighted_point_set_bc
 
 
 def test_weights_are_inverse_variances_with_mean_one_and_the_floor():
     """se (1, 2, 10⁻⁶) with the floor 10⁻³ × V's scale (1): weights ∝ (1, 1/4, 10⁶), mean 1."""
-    critic = Critic(Box(-1.0, 1.0), 4, 1)
+    critic = ValueNetwork(Box(-1.0, 1.0), 4, 1)
     critic.set_output_scale(0.0, 1.0)
     x = np.array([[-0.5], [0.0], [0.5]])
     anchors = Anchors(x=x, estimate=MonteCarloEstimate(np.zeros(3), np.array([1.0, 2.0, 1e-6])), horizon=1.0,
@@ -46,7 +46,7 @@ def _seed_lqr_under_zero_action():
     from hjb.solvers.policies import InitialPolicy
 
     problem = seed_lqr()
-    critic = Critic(problem.domain, 4, 1)
+    critic = ValueNetwork(problem.domain, 4, 1)
     critic.set_output_scale(0.0, 1.0)
     return problem, critic, problem.domain.spread_points(3, seed=1), InitialPolicy(problem)
 
@@ -120,7 +120,7 @@ def test_only_the_anchors_short_of_the_target_get_more_paths():
         name="hetero", drift=lambda x, a: -x, diffusion=lambda x, a: (0.02 + 0.5 * x.clamp(min=0.0)).unsqueeze(-1),
         reward=lambda x, a: x, discount=1.0, domain=Box(-1.0, 1.0), action_dim=1,
         initial_policy=lambda x: torch.zeros_like(x))
-    critic = Critic(problem.domain, 4, 1)
+    critic = ValueNetwork(problem.domain, 4, 1)
     critic.set_output_scale(0.0, 1.0)
     x, policy = np.array([[-0.8], [0.8]]), InitialPolicy(problem)
     first = SolverSettings(anchor_paths=8, anchor_max_paths=8, anchor_stderr=1e-9, anchor_horizon=1.0)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes import seed_lqr
 from hjb.solvers.evaluation import evaluate_policy
 from hjb.solvers.policies import InitialPolicy
@@ -11,7 +11,7 @@ from hjb.solvers.policies import InitialPolicy
 @pytest.mark.parametrize("budget", [7, 40])
 def test_lbfgs_runs_at_most_its_budget(budget):
     problem = seed_lqr()
-    critic = Critic(problem.domain, 16, 2)
+    critic = ValueNetwork(problem.domain, 16, 2)
     critic.set_output_scale(-1.0, 1.0)
     x = problem.domain.sample(64, "sobol", seed=0)
     result = evaluate_policy(problem, critic, InitialPolicy(problem), x, x[:2], np.zeros(2), adam_steps=0,
@@ -32,7 +32,7 @@ def test_lbfgs_stops_at_the_fit_tolerance():
 
     def fit(**kwargs):
         torch.manual_seed(0)
-        critic = Critic(problem.domain, 16, 2)
+        critic = ValueNetwork(problem.domain, 16, 2)
         critic.set_output_scale(-1.0, 1.0)
         return evaluate_policy(problem, critic, InitialPolicy(problem), x, x[:2], np.zeros(2), adam_steps=0,
                                learning_rate=1e-3, anchor_weight=0.0, **kwargs)
@@ -51,7 +51,7 @@ def test_solve_level_zeroes_the_mean_residual():
     from hjb.solvers.evaluation import solve_level
 
     problem = seed_lqr()
-    critic = Critic(problem.domain, 16, 2)
+    critic = ValueNetwork(problem.domain, 16, 2)
     critic.set_output_scale(-1.0, 1.0)
     x = problem.domain.sample(64, "sobol", seed=0)
     policy = InitialPolicy(problem)

@@ -75,7 +75,7 @@ def test_learned_control_on_invariant_data_samples_the_data():
 
 
 def test_learned_control_in_float32_agrees_with_the_float64_network():
-    """The sampler's control runs N_θ in float32 (SpaceTimeNet.single_precision): on a network of random weights,
+    """The sampler's control runs N_θ in float32 (ValueNetwork.single_precision): on a network of random weights,
     u = Σ(t)∇W agrees with the float64 autograd gradient to float32 precision and comes back in float64."""
     from hjb.montecarlo.sampler import learned_control
     from hjb.settings import SolverSettings

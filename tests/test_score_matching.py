@@ -9,14 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from hjb.baselines.score_matching import (
-    ScoreModel,
-    ScoreNetwork,
-    probability_flow_log_density,
-    reverse_sample,
-    train_score_matching,
-)
+from hjb.baselines.score_matching import ScoreModel, ScoreNetwork, train_score_matching
 from hjb.errors import DataLawError, ProblemError
+from hjb.montecarlo.reverse_time import probability_flow_log_density, reverse_sample
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.noising import VPNoising
 

@@ -40,7 +40,7 @@ def test_actor_lbfgs_polish_reaches_the_greedy_action():
     polish on the same objective gets at least ten times closer (seed LQR, critic V = −x², a* = −R⁻¹B·V′)."""
     import torch
 
-    from hjb.nn.critic import Critic
+    from hjb.nn.value_network import ValueNetwork
     from hjb.solvers.improvement import actor_ascent
     from hjb.solvers.policies import ActorPolicy
 
@@ -51,7 +51,7 @@ def test_actor_lbfgs_polish_reaches_the_greedy_action():
 
     def error(lbfgs_steps):
         torch.manual_seed(0)
-        critic = Critic(problem.domain, 8, 1)
+        critic = ValueNetwork(problem.domain, 8, 1)
         critic.derivatives = lambda y, hessian=True: (None, -2.0 * y, torch.zeros(len(y), 1, 1, dtype=y.dtype))
         actor = ActorPolicy(problem, 16, 2, critic)
         actor_ascent(problem, critic, actor, x, steps=200, learning_rate=1e-3, lbfgs_steps=lbfgs_steps)
@@ -68,7 +68,7 @@ def test_a_stalled_warm_fit_is_replaced_by_a_fresh_network():
     1e-3 (measured: PDE loss 1.1e-3 → 8.2e-6, value error 1.5e-3 → 4.3e-4)."""
     import torch
 
-    from hjb.nn.critic import Critic
+    from hjb.nn.value_network import ValueNetwork
     from hjb.progress import Progress
     from hjb.solvers.evaluation import solve_level
     from hjb.solvers.iteration import _fit_pde, _restart
@@ -90,7 +90,7 @@ def test_a_stalled_warm_fit_is_replaced_by_a_fresh_network():
         solve_level(problem, critic, policy, x)
         return np.linalg.norm(critic.value(torch.as_tensor(probe)).numpy() - exact) / np.linalg.norm(exact)
 
-    critic = Critic(problem.domain, s.width, s.depth)
+    critic = ValueNetwork(problem.domain, s.width, s.depth)
     critic.set_output_scale(float(exact.mean()), float(exact.std()))
     with torch.no_grad():
         critic.net.linears[0].weight.mul_(30.0)
@@ -107,7 +107,7 @@ def test_a_worse_fresh_fit_is_discarded_and_the_warm_weights_restored():
     fresh one given no budget at all) the warm weights come back unchanged."""
     import torch
 
-    from hjb.nn.critic import Critic
+    from hjb.nn.value_network import ValueNetwork
     from hjb.progress import Progress
     from hjb.solvers.iteration import _fit_pde, _restart
 
@@ -117,7 +117,7 @@ def test_a_worse_fresh_fit_is_discarded_and_the_warm_weights_restored():
     def policy(y):
         return -2.0 * y
 
-    critic = Critic(problem.domain, 8, 1)
+    critic = ValueNetwork(problem.domain, 8, 1)
     critic.set_output_scale(-0.5, 0.3)
     x = problem.domain.sample(64, "sobol", seed=0)
     warm = _fit_pde(problem, critic, policy, x, x[:2], SolverSettings(pde_lbfgs_steps=0), 500, None)

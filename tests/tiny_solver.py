@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.settings import SolverSettings
 from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
 from hjb.solvers.solution import Solution
@@ -41,7 +41,7 @@ def hand_built(problem, kind: str = "greedy", settings: SolverSettings = TINY_SE
     import torch
 
     torch.manual_seed(0)
-    critic = Critic(problem.domain, settings.width, settings.depth)
+    critic = ValueNetwork(problem.domain, settings.width, settings.depth)
     critic.set_output_scale(-1.0, 2.0)
     if kind == "greedy":
         policy = GreedyPolicy(problem, critic)

@@ -2,61 +2,33 @@
 
 Trained on samples (n, d) of p_data under VP noising Y_s = α_s Y_0 + σ_s Z, σ_s = √(1 − α_s²), with the
 ε-prediction loss E_{s ~ U[s_min, T], y0, z} |σ_s s_θ(α_s y0 + σ_s z, s) + z|² (weighting λ(s) = σ_s²).
-Sampling is reverse-time Euler–Maruyama; log-densities come from the probability-flow ODE. Both are
-module-level functions taking any score callable (y (n, d), s (n, 1)) → (n, d) on float64 tensors, so an
-exact score runs through the same code path as the learned one. Plain torch; DeepXDE is not needed.
+Sampling is reverse-time Euler–Maruyama and log-densities come from the probability-flow ODE, both in
+hjb.montecarlo.reverse_time, which take any score callable (y (n, d), s (n, 1)) → (n, d) on float64 tensors, so an
+exact score, the PINN's control and s_θ run through the same code path. Plain torch; DeepXDE is not needed.
 """
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from hjb.errors import ProblemError, TrainingDivergedError, positive_int
+from hjb.montecarlo.reverse_time import (
+    F64,
+    points_tensor,
+    probability_flow_log_density,
+    reverse_sample,
+    times_column,
+)
 from hjb.pdes.data_laws import GaussianMixture, SampleLaw
 from hjb.pdes.noising import VPNoising
 
 Tensor = torch.Tensor
-F64 = torch.float64
-ScoreFn = Callable[[Tensor, Tensor], Tensor]
 
 _ACTIVATIONS = {"silu": torch.nn.SiLU, "tanh": torch.nn.Tanh}
-
-
-def _times(s, n: int, horizon: float, positive: bool = False) -> Tensor:
-    """Noising times as a float64 column (n, 1) from a scalar or an array (n,), each in [0, T] ((0, T] if positive)."""
-    try:
-        arr = np.asarray(s, dtype=float)
-    except (TypeError, ValueError):
-        raise ProblemError(f"the noising time s must be a number or an array (n,); got {s!r}") from None
-    if arr.ndim == 0:
-        arr = np.full(n, float(arr))
-    arr = arr.reshape(-1)
-    if arr.size != n:
-        raise ProblemError(f"the noising time s must be a scalar or have shape ({n},); got {np.shape(s)}")
-    low_ok = np.all(arr > 0) if positive else np.all(arr >= 0)
-    if not (np.all(np.isfinite(arr)) and low_ok and np.all(arr <= horizon)):
-        span = f"(0, {horizon}]" if positive else f"[0, {horizon}]"
-        raise ProblemError(f"the noising time s must lie in {span} (T = {horizon}); got values outside it")
-    return torch.as_tensor(arr, dtype=F64).reshape(n, 1)
-
-
-def _points(y, dim: int | None = None) -> Tensor:
-    """Evaluation points as a float64 tensor (n, d), checked finite (and of dimension `dim` if given)."""
-    try:
-        arr = np.asarray(y, dtype=float)
-    except (TypeError, ValueError):
-        raise ProblemError("points y must be a numeric array of shape (n, d)") from None
-    if arr.ndim != 2 or (dim is not None and arr.shape[1] != dim):
-        want = f"(n, {dim})" if dim is not None else "(n, d)"
-        raise ProblemError(f"points y must have shape {want}; got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ProblemError("points y contain NaN or inf; expected finite values")
-    return torch.as_tensor(arr, dtype=F64)
 
 
 class ScoreNetwork(torch.nn.Module):
@@ -114,72 +86,6 @@ def dsm_loss(network: ScoreNetwork, y0: Tensor, s: Tensor, z: Tensor) -> Tensor:
     return ((network.epsilon(y, s) - z) ** 2).mean()
 
 
-def reverse_sample(score_fn: ScoreFn, y_T, noising: VPNoising, rng: np.random.Generator, *,
-                   s_min: float = 1e-3, steps: int = 500) -> np.ndarray:
-    """Samples (n, d) of p_{s_min} by Euler–Maruyama on dY = [−½βY − β s(Y, s)] ds + √β dB̄ from s = T down to s_min.
-
-    y_T (n, d) are draws of p_T; each step is Y ← Y + h[½β Y + β s(Y, s)] + √(β h) ξ at the current s, h = (T − s_min)/steps.
-    """
-    steps = positive_int(steps, "steps")
-    T = noising.horizon
-    if not (0.0 < s_min < T):
-        raise ProblemError(f"s_min must lie in (0, T) = (0, {T}); got {s_min!r}")
-    y = _points(y_T)
-    n, d = y.shape
-    h = (T - s_min) / steps
-    with torch.no_grad():
-        for k in range(steps):
-            s = torch.full((n, 1), T - k * h, dtype=F64)
-            b = noising.beta(s)
-            xi = torch.as_tensor(rng.standard_normal((n, d)), dtype=F64)
-            y = y + h * (0.5 * b * y + b * score_fn(y, s)) + torch.sqrt(b * h) * xi
-    return y.numpy()
-
-
-def _flow_and_divergence(score_fn: ScoreFn, y: Tensor, s: Tensor, noising: VPNoising) -> tuple[Tensor, Tensor]:
-    """Probability-flow velocity f = −½β(y + s(y, s)) (n, d) and its exact divergence −½β(d + ∇·s) (n, 1)."""
-    with torch.enable_grad():
-        y = y.detach().requires_grad_(True)
-        sc = score_fn(y, s)
-        d = y.shape[1]
-        div = torch.zeros(y.shape[0], dtype=F64)
-        for i in range(d if sc.requires_grad else 0):  # a score not depending on y has divergence 0
-            (g,) = torch.autograd.grad(sc[:, i].sum(), y, retain_graph=i < d - 1, allow_unused=True)
-            if g is not None:
-                div = div + g[:, i]
-    b = noising.beta(s)
-    return (-0.5 * b * (y + sc)).detach(), (-0.5 * b * (d + div.unsqueeze(-1))).detach()
-
-
-def probability_flow_log_density(score_fn: ScoreFn, y, s, noising: VPNoising,
-                                 log_p_T: Callable[[Tensor], Tensor], steps: int = 100,
-                                 positive: bool = False) -> np.ndarray:
-    """log p_s(y) (n,) = log p_T(Y_T) + ∫_s^T ∇·f(Y_u, u) du along dY/du = f = −½β(Y + s(Y, u)), Y_s = y (n, d).
-
-    Fixed-step RK4 on (Y, ∫∇·f) with `steps` steps from each point's s (scalar or (n,)) to T; the divergence is
-    exact (autograd, d backward passes per stage). `log_p_T` maps (n, d) to (n,) or (n, 1). positive=True
-    rejects s = 0 (for scores singular there, like the ε-parametrised s_θ).
-    """
-    steps = positive_int(steps, "steps")
-    T = noising.horizon
-    y = _points(y)
-    n = y.shape[0]
-    u = _times(s, n, T, positive)
-    h = (T - u) / steps
-    acc = torch.zeros(n, 1, dtype=F64)
-    for _ in range(steps):
-        k1, l1 = _flow_and_divergence(score_fn, y, u, noising)
-        k2, l2 = _flow_and_divergence(score_fn, y + 0.5 * h * k1, u + 0.5 * h, noising)
-        k3, l3 = _flow_and_divergence(score_fn, y + 0.5 * h * k2, u + 0.5 * h, noising)
-        k4, l4 = _flow_and_divergence(score_fn, y + h * k3, u + h, noising)
-        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        acc = acc + h / 6.0 * (l1 + 2.0 * l2 + 2.0 * l3 + l4)
-        u = u + h
-    with torch.no_grad():
-        end = log_p_T(y).reshape(n)
-    return (end + acc.reshape(n)).numpy()
-
-
 @dataclass
 class ScoreModel:
     """A trained DSM score s_θ with its noising, the training samples (n, d) and their mean (d,) and covariance (d, d)."""
@@ -200,9 +106,9 @@ class ScoreModel:
 
     def score(self, y, s) -> np.ndarray:
         """s_θ(y, s) (n, d) for y (n, d) and s ∈ (0, T] a scalar or (n,)."""
-        yt = _points(y, self.dim)
+        yt = points_tensor(y, self.dim)
         with torch.no_grad():
-            return self.network(yt, _times(s, yt.shape[0], self.noising.horizon, positive=True)).numpy()
+            return self.network(yt, times_column(s, yt.shape[0], self.noising.horizon, positive=True)).numpy()
 
     def prior_log_density(self, y: Tensor) -> Tensor:
         """log N(y; α_T μ, α_T² C + (1 − α_T²) I) (n, 1): p_T with the data replaced by its fitted Gaussian N(μ, C)."""
@@ -226,7 +132,7 @@ class ScoreModel:
         The terminal law p_T is approximated by the Gaussian N(α_T μ, α_T² C + (1 − α_T²) I) fitted to the training
         samples (exact for Gaussian data, and increasingly accurate as α_T → 0).
         """
-        yt = _points(y, self.dim)
+        yt = points_tensor(y, self.dim)
         return probability_flow_log_density(self.network, yt.numpy(), s, self.noising, self.prior_log_density, steps,
                                             positive=True)
 

@@ -21,7 +21,7 @@ from hjb.io.atomic import atomic_directory
 from hjb.io.jsonio import dumps
 from hjb.io.pdefile import load_problem
 from hjb.io.plots import convergence_figure, plot_grid, policy_figure, save_figure, value_figure
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.settings import SolverSettings
 from hjb.solvers.finite_horizon import FiniteHorizonSolution, value_network
@@ -133,7 +133,7 @@ def load_run(run_dir: str | os.PathLike) -> AnySolution:
             net = value_network(problem, settings, float(weights["rate"]))
             net.load_state(weights["net"])
             return FiniteHorizonSolution(problem, net, history, settings, status)
-        critic = Critic(problem.domain, settings.width, settings.depth)
+        critic = ValueNetwork(problem.domain, settings.width, settings.depth)
         critic.load_state(weights["critic"])
         policy = _policy(problem, critic, settings, weights)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
@@ -144,7 +144,7 @@ def load_run(run_dir: str | os.PathLike) -> AnySolution:
     return Solution(problem, critic, policy, history, settings, status=status)
 
 
-def _policy(problem, critic: Critic, settings: SolverSettings, weights: dict):
+def _policy(problem, critic: ValueNetwork, settings: SolverSettings, weights: dict):
     kind = weights.get("policy_kind")
     if kind == "greedy":
         return GreedyPolicy(problem, critic)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hjb.montecarlo.sde import em_step, richardson_estimate, richardson_pair
 from hjb.pdes.problem import ControlProblem
 
 Tensor = torch.Tensor
@@ -117,14 +118,9 @@ class _Path:
             xi, sigma_u = (noise / x, sigma / x.unsqueeze(-1)) if self.log else (noise, sigma)
             cv = control_variate(g, H, xi, sigma_u, self.dt)
             self.total -= np.exp(-p.discount * self.t) * cv
-        drift = p.drift(x, a)
-        if self.log:
-            # Log boxes hold positive states: step log x (Itô), exact for geometric Brownian motion with the
-            # coefficients frozen over the step, and X stays > 0 (an Euler step in x can cross zero).
-            variance = (sigma * sigma).sum(-1)
-            self.x = x * torch.exp((drift / x - 0.5 * variance / x**2) * self.dt + noise / x)
-        else:
-            self.x = x + drift * self.dt + noise
+        # Log boxes hold positive states: the step is taken in log x (em_step given the variance diag(ΣΣᵀ)).
+        variance = (sigma * sigma).sum(-1) if self.log else None
+        self.x = em_step(x, p.drift(x, a), noise, self.dt, variance)
         self.t += self.dt
 
     def value(self, tail) -> Tensor:
@@ -187,17 +183,12 @@ def feynman_kac(
         # A whole block is drawn even when fewer of its paths run, so that path j's noise never depends on `paths`.
         dW = torch.cat([torch.randn(draws, BLOCK * n, k, generator=gen, dtype=torch.float64)[:, :size * n]
                         for gen, size in blocks], dim=1) * np.sqrt(fine_dt)
-        dW1 = dW[0]
         if richardson:
-            dW2 = dW[1]
-            fine.step(dW1)
-            fine.step(dW2)
-            coarse.step(dW1 + dW2)
+            richardson_pair(fine, coarse, dW[0], dW[1])
         else:
-            fine.step(dW1)
+            fine.step(dW[0])
     samples = fine.value(tail)
     if richardson:
-        # Same Brownian paths at dt and dt/2: 2·V_{dt/2} − V_dt cancels the O(dt) weak error.
-        samples = 2.0 * samples - coarse.value(tail)
+        samples = richardson_estimate(samples, coarse.value(tail))
     samples = samples.reshape(paths, n).T.numpy()
     return MonteCarloEstimate(mean=samples.mean(axis=1), stderr=samples.std(axis=1, ddof=1) / np.sqrt(paths))

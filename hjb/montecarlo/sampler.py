@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hjb.baselines.score_matching import reverse_sample
 from hjb.errors import positive_int
+from hjb.montecarlo.reverse_time import reverse_sample
+from hjb.montecarlo.sde import euler_maruyama
 from hjb.pdes.diffusion_model import DiffusionModel, cost_running
 from hjb.solvers.finite_horizon import FiniteHorizonSolution
 
@@ -19,7 +20,7 @@ Control = Callable[[Tensor, Tensor], Tensor]
 
 def learned_control(solution: FiniteHorizonSolution) -> Control:
     """u*(x, t) = Σ(t)ᵀ∇W = −Σ(t)ᵀ∇V (n, d) from the solved W = log p_{T−t}, for x (n, d), t (n, 1), with the
-    network in float32 (SpaceTimeNet.single_precision): the sampler calls this once per step on every path."""
+    network in float32 (ValueNetwork.single_precision): the sampler calls this once per step on every path."""
     model, net = solution.problem, solution.net.single_precision()
     d = model.state_dim
 
@@ -40,7 +41,7 @@ def _check(n: int, steps: int) -> None:
 def sample(model: DiffusionModel, control: Control, n: int, rng: np.random.Generator, steps: int = 200) -> np.ndarray:
     """X_T (n, d) of dX = (μ + Σu) dt + Σ dW on [0, T) from X_0 ~ p_T (exact noising of data samples).
 
-    The same reverse-time Euler–Maruyama as the DSM baseline (hjb.baselines.score_matching.reverse_sample), with the
+    The same reverse-time Euler–Maruyama as the DSM baseline (hjb.montecarlo.reverse_time.reverse_sample), with the
     score u/Σ; it stops at noising time 1e-3·T, where the baseline stops too.
     """
     _check(n, steps)
@@ -88,14 +89,18 @@ def verification_identity(
     dt = (model.horizon - t0) / steps
     cost = torch.zeros(paths, 1, dtype=torch.float64)
     gap = torch.zeros(paths, 1, dtype=torch.float64)
-    for k in range(steps):
-        t = torch.full((paths, 1), t0 + k * dt, dtype=torch.float64)
+
+    def step(k: int, t_k: float, x: Tensor) -> tuple[Tensor, Tensor]:
+        nonlocal cost, gap
+        t = torch.full((paths, 1), t_k, dtype=torch.float64)
         u_star = optimal(x, t)
         u = u_star + perturbation(x, t)
         cost += cost_running(model, u, t) * dt
         gap += 0.5 * ((u - u_star) ** 2).sum(-1, keepdim=True) * dt
         sigma = model.sigma(t)
-        x = x + (model.mu(x, t) + sigma * u) * dt + sigma * np.sqrt(dt) * torch.as_tensor(rng.standard_normal((paths, d)))
+        return model.mu(x, t) + sigma * u, sigma * np.sqrt(dt) * torch.as_tensor(rng.standard_normal((paths, d)))
+
+    x = euler_maruyama(x, step, t0, dt, steps)
     with torch.no_grad():
         cost -= model.data.log_density(x)
     v0 = float(value(np.append(np.asarray(x0, dtype=float), t0).reshape(1, -1))[0])

@@ -1,4 +1,5 @@
-"""One PINN fit on a compiled-from-scratch DeepXDE model: Adam in chunks, then L-BFGS, keeping finite weights."""
+"""The one place hjb builds and trains DeepXDE models: a PDE residual at given collocation points (plus conditions)
+on a value network, fitted by Adam in chunks, then L-BFGS, keeping finite weights."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,8 +9,7 @@ import torch
 
 from hjb.backend import dde, quiet
 from hjb.errors import TrainingDivergedError
-from hjb.nn.critic import Critic
-from hjb.nn.spacetime_net import SpaceTimeNet
+from hjb.nn.value_network import ValueNetwork
 
 LBFGS_CHUNK = 50  # L-BFGS iterations between two looks at the loss (torch keeps its history across them)
 PLATEAU = 0.02, 8  # L-BFGS has stalled when PLATEAU[1] chunks lowered the total loss by less than PLATEAU[0]
@@ -55,8 +55,22 @@ def set_lbfgs_budget(iterations: int, chunk: int = 1000) -> None:
     options["fun_per_step"] = options["maxfun"] * options["iter_per_step"] // iterations
 
 
+def pde_model(geometry, pde: Callable, net, points: np.ndarray, conditions: tuple = ()):
+    """dde.Model of net.net on dde.data.PDE: the residual pde(x, u) at the collocation points (n, d) (DeepXDE samples
+    no domain or boundary points of its own) and the DeepXDE conditions (e.g. a PointSetBC of anchors)."""
+    data = dde.data.PDE(geometry, pde, list(conditions), num_domain=0, num_boundary=0,
+                        anchors=np.asarray(points, dtype=np.float64), num_test=None)
+    return dde.Model(data, net.net)
+
+
+def train_pinn(net, geometry, pde: Callable, points: np.ndarray, conditions: tuple = (), **options
+               ) -> tuple[np.ndarray, int]:
+    """fit(pde_model(geometry, pde, net, points, conditions), net, **options): build and train in one call."""
+    return fit(pde_model(geometry, pde, net, points, conditions), net, **options)
+
+
 def fit(
-    model, net: SpaceTimeNet | Critic, *, adam_steps: int, lbfgs_steps: int, learning_rate: float, iteration: int,
+    model, net: ValueNetwork, *, adam_steps: int, lbfgs_steps: int, learning_rate: float, iteration: int,
     loss_weights: list[float] | None = None, on_chunk: Callable[[str, int, np.ndarray], None] | None = None,
     chunk: int = 500, loss_target: float | None = None,
 ) -> tuple[np.ndarray, int]:

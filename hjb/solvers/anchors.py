@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from hjb.montecarlo.feynman_kac import MonteCarloEstimate, feynman_kac
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.problem import ControlProblem
 from hjb.settings import SolverSettings
 
@@ -115,7 +115,7 @@ def horizon_and_step(problem: ControlProblem, policy, probe: np.ndarray, s: Solv
 
 
 def estimate_anchors(
-    problem: ControlProblem, policy, critic: Critic, x: np.ndarray, probe: np.ndarray, s: SolverSettings,
+    problem: ControlProblem, policy, critic: ValueNetwork, x: np.ndarray, probe: np.ndarray, s: SolverSettings,
     noise_dim: int, seed: int, precision: float | None = None,
 ) -> Anchors:
     """Feynman–Kac values of V^α at x (n, d), with the critic as tail and control variate, until each anchor's se
@@ -163,12 +163,12 @@ def joint_stderr(estimate: MonteCarloEstimate) -> float:
     return float(np.sqrt(np.mean(estimate.stderr**2)))
 
 
-def _floored_stderr(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray:
+def _floored_stderr(critic: ValueNetwork, anchors: Anchors, floor: float) -> np.ndarray:
     """The anchors' standard errors (n,), at least floor × V's scale."""
     return np.maximum(anchors.estimate.stderr, floor * critic.scale)
 
 
-def _misfit(critic: Critic, anchors: Anchors, floor: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _misfit(critic: ValueNetwork, anchors: Anchors, floor: float) -> tuple[np.ndarray, np.ndarray, float]:
     """(m, se, m̄): misfit m = V_θ − Â at the anchors (n,), se ≥ floor × V's scale, and the se-weighted mean m̄."""
     value = critic.value(torch.as_tensor(anchors.x, dtype=torch.float64)).numpy()
     se = _floored_stderr(critic, anchors, floor)
@@ -177,14 +177,14 @@ def _misfit(critic: Critic, anchors: Anchors, floor: float) -> tuple[np.ndarray,
     return misfit, se, float(np.sum(weights * misfit) / np.sum(weights))
 
 
-def disagreement(critic: Critic, anchors: Anchors, floor: float) -> float:
+def disagreement(critic: ValueNetwork, anchors: Anchors, floor: float) -> float:
     """χ² per anchor of V_θ against the anchors, the best constant level removed: mean((m − m̄_w)²/se²), with
     se ≥ floor × V's scale."""
     misfit, se, level = _misfit(critic, anchors, floor)
     return float(np.mean(((misfit - level) / se) ** 2))
 
 
-def anchor_weights(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray:
+def anchor_weights(critic: ValueNetwork, anchors: Anchors, floor: float) -> np.ndarray:
     """w_i ∝ 1/se_i² (n,), se ≥ floor × V's scale, with mean 1: the anchored phase's least squares then weighs each
     anchor by its precision (the χ² test's weighting), not a noisy anchor (far from the start's probable paths:
     Merton's wealth at 12.5, se 13 times that at 0.2) as much as a precise one."""
@@ -192,13 +192,13 @@ def anchor_weights(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray
     return inverse / inverse.mean()
 
 
-def level_free_targets(critic: Critic, anchors: Anchors, floor: float) -> np.ndarray:
+def level_free_targets(critic: ValueNetwork, anchors: Anchors, floor: float) -> np.ndarray:
     """Â + m̄_w (n,): the anchors moved to V_θ's level, so that imposing them changes V's shape and not its level
     (the level is set after the fit: hjb.solvers.evaluation.solve_level, level_shift)."""
     return anchors.estimate.mean + _misfit(critic, anchors, floor)[2]
 
 
-def mean_misfit(critic: Critic, anchors: Anchors, floor: float) -> tuple[float, float]:
+def mean_misfit(critic: ValueNetwork, anchors: Anchors, floor: float) -> tuple[float, float]:
     """(m̄, se(m̄)): the se-weighted mean of V_θ − Â over the anchors (se ≥ floor × V's scale) and its standard
     error 1/√Σ se⁻²."""
     _, se, level = _misfit(critic, anchors, floor)

@@ -1,6 +1,6 @@
 """Fokker–Planck by PINN: the law p(x, t) of a closed-loop diffusion from an initial law p_0 on box × [0, T].
 
-The network carries q = log p with q(·, 0) = log p_0 hard-wired (SpaceTimeNet), so p = e^q > 0; it is
+The network carries q = log p with q(·, 0) = log p_0 hard-wired (ValueNetwork), so p = e^q > 0; it is
 trained on the log-density form of the equation, (∂_t p − L*p)/p = 0, which weighs the tails like the
 bulk. The truncated box gets no boundary condition: none is exact there (a zero-flux condition, J·n = 0,
 is wrong in this form, since J/p is O(1) in the far tails of a law out of equilibrium, and measured 10×
@@ -13,12 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from hjb.backend import dde
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
-from hjb.nn.critic import Critic
-from hjb.nn.pinn_fit import fit
-from hjb.nn.spacetime_net import SpaceTimeNet
+from hjb.nn.pinn_fit import train_pinn
+from hjb.nn.value_network import FixedTime, ValueNetwork
 from hjb.pdes.fokker_planck import (
     adjoint_generator,
     fokker_planck_residual,
@@ -35,7 +33,7 @@ Coefficients = Callable[[Tensor], tuple[Tensor, Tensor]]
 class DensitySolution:
     """A solved Fokker–Planck equation: log p, p and ∫p on grids of the cylinder."""
 
-    def __init__(self, net: SpaceTimeNet, domain: SpaceTime, history: list[dict], settings: SolverSettings):
+    def __init__(self, net: ValueNetwork, domain: SpaceTime, history: list[dict], settings: SolverSettings):
         self.net, self.domain, self.history, self.settings = net, domain, history, settings
 
     def log_density(self, xt: np.ndarray) -> np.ndarray:
@@ -53,14 +51,13 @@ class DensitySolution:
 
 def _fit_residual(domain, pde, net, points: np.ndarray, s: SolverSettings, progress: Progress) -> list[dict]:
     """One DeepXDE fit of net to the residual `pde` on the collocation points (no boundary data); the loss history."""
-    data = dde.data.PDE(domain.to_deepxde(), pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
     history: list[dict] = []
 
     def on_chunk(stage: str, steps: int, losses: np.ndarray) -> None:
         history.append({"stage": stage, "steps": steps, "pde_loss": float(losses.sum())})
         progress.message(f"{stage} step {steps:5d} | pde {float(losses.sum()):.2e}")
 
-    fit(dde.Model(data, net.net), net, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps,
+    train_pinn(net, domain.to_deepxde(), pde, points, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps,
         learning_rate=s.learning_rate, iteration=0, on_chunk=on_chunk)
     return history
 
@@ -88,8 +85,8 @@ def solve_fokker_planck(
     seed_everything(s.seed)
     d = domain.dim
     points = domain.sample(s.collocation, s.sampling, seed=s.seed)
-    net = SpaceTimeNet(domain, s.width, s.depth, initial_log_density, at="start",
-                       rate=initial_rate(coefficients, initial_log_density, points[:, :d]))
+    rate = initial_rate(coefficients, initial_log_density, points[:, :d])
+    net = ValueNetwork(domain, s.width, s.depth, FixedTime(initial_log_density, at="start", rate=rate))
 
     def pde(xt, q):
         return fokker_planck_residual(torch.exp(q), xt, coefficients, relative=True)
@@ -110,7 +107,7 @@ def differentiable_policy(policy) -> Callable[[Tensor], Tensor]:
 class StationaryDensitySolution:
     """A stationary law p = e^{c + N_θ(x)} on a box, normalised so that ∫_box p = 1 (trapezoidal rule)."""
 
-    def __init__(self, critic: Critic, box: Box, history: list[dict], settings: SolverSettings, per_axis: int):
+    def __init__(self, critic: ValueNetwork, box: Box, history: list[dict], settings: SolverSettings, per_axis: int):
         self.critic, self.box, self.history, self.settings = critic, box, history, settings
         self.log_normaliser = 0.0
         self.log_normaliser = float(np.log(self.mass(per_axis)))
@@ -138,7 +135,7 @@ def solve_stationary_fokker_planck(
     if not isinstance(progress, Progress):
         progress = Progress(1, enabled=bool(progress), label="stationary-fokker-planck")
     seed_everything(s.seed)
-    critic = Critic(box, s.width, s.depth)
+    critic = ValueNetwork(box, s.width, s.depth)
     critic.set_output_scale(0.0, 5.0)
 
     def pde(x, q):

@@ -10,8 +10,8 @@ import torch
 
 from hjb.backend import dde
 from hjb.errors import TrainingDivergedError
-from hjb.nn.critic import Critic
-from hjb.nn.pinn_fit import fit
+from hjb.nn.pinn_fit import train_pinn
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.generator import value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import evaluation_residual, hjb_residual
@@ -87,7 +87,7 @@ def hjb_pde(problem: ControlProblem, scale: float = 1.0):
 
 def evaluate_policy(
     problem: ControlProblem,
-    critic: Critic,
+    critic: ValueNetwork,
     policy,
     collocation: np.ndarray,
     anchor_x: np.ndarray,
@@ -111,12 +111,6 @@ def evaluate_policy(
     scale = critic.scale
     # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
     bc = weighted_point_set_bc(anchor_x, anchor_v, np.ones(len(anchor_x)) if anchor_weights is None else anchor_weights)
-    geometry = critic.box.to_deepxde()
-    data = dde.data.PDE(
-        geometry, evaluation_pde(problem, policy, scale), [bc],
-        num_domain=0, num_boundary=0, anchors=np.asarray(collocation, dtype=np.float64), num_test=None,
-    )
-    model = dde.Model(data, critic.net)
     weights = [1.0, anchor_weight / scale**2]
     anchor_weight = anchor_weight or 1.0  # for reporting the anchor misfit when it is not trained
     last = {"losses": (math.nan, math.nan), "steps": 0}
@@ -127,16 +121,17 @@ def evaluate_policy(
             on_chunk(steps, *last["losses"])
 
     try:
-        _, steps = fit(model, critic, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=learning_rate,
-                       iteration=0, loss_weights=weights, on_chunk=reported, chunk=chunk,
-                       loss_target=None if fit_tol is None else fit_tol**2)
+        _, steps = train_pinn(critic, critic.box.to_deepxde(), evaluation_pde(problem, policy, scale), collocation,
+                              (bc,), adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=learning_rate,
+                              iteration=0, loss_weights=weights, on_chunk=reported, chunk=chunk,
+                              loss_target=None if fit_tol is None else fit_tol**2)
     except TrainingDivergedError:
         return EvaluationResult(*last["losses"], last["steps"], finite=False)
     losses = last["losses"]
     return EvaluationResult(*losses, steps, finite=True)
 
 
-def probe_residual(problem: ControlProblem, critic: Critic, policy, x: np.ndarray) -> float:
+def probe_residual(problem: ControlProblem, critic: ValueNetwork, policy, x: np.ndarray) -> float:
     """rms over x (n, d) of the evaluation residual ρV − r − L^α V of the critic, ÷ (ρ·V's scale): the fit's error on
     points it was not trained on."""
     xt = torch.as_tensor(x, dtype=torch.float64)
@@ -146,7 +141,7 @@ def probe_residual(problem: ControlProblem, critic: Critic, policy, x: np.ndarra
     return float(torch.sqrt(torch.mean(residual**2))) / (problem.discount * critic.scale)
 
 
-def solve_level(problem: ControlProblem, critic: Critic, policy, collocation: np.ndarray) -> float:
+def solve_level(problem: ControlProblem, critic: ValueNetwork, policy, collocation: np.ndarray) -> float:
     """Shift V by δ = −mean(R)/ρ, the constant minimising mean(R + ρδ)² over the collocation points (n, d), R the
     evaluation residual. The level enters the residual only through ρV, the stiffest direction for the
     optimisers, and the PDE fixes it (ρ > 0: a constant is never a free mode); the anchors overrule it only where

@@ -1,6 +1,6 @@
 """Finite-horizon policy iteration: −∂_t V = max_a {r + L^a V}, V(·, T) = g, on box × [0, T] by PINN.
 
-V = b(x, t) + (T − t)·c·N_θ(x, t) carries the terminal condition exactly (SpaceTimeNet), over the problem's
+V = b(x, t) + (T − t)·c·N_θ(x, t) carries the terminal condition exactly (ValueNetwork), over the problem's
 base b (b(·, T) = g; b = g unless the problem declares one). Evaluation of a
 policy α_k trains N_θ (warm-started) on the linear residual ∂_t V + r(x, α_k, t) + L^{α_k} V with DeepXDE;
 improvement is the problem's closed-form greedy action from a frozen copy of V_k. As for the Fokker–Planck
@@ -15,10 +15,9 @@ import time
 import numpy as np
 import torch
 
-from hjb.backend import dde
 from hjb.errors import ProblemError
-from hjb.nn.pinn_fit import fit
-from hjb.nn.spacetime_net import SpaceTimeNet
+from hjb.nn.pinn_fit import train_pinn
+from hjb.nn.value_network import FixedTime, ValueNetwork
 from hjb.pdes.finite_horizon import (
     FiniteHorizonProblem,
     finite_horizon_hamiltonian,
@@ -36,7 +35,7 @@ Tensor = torch.Tensor
 class TimedPolicy:
     """α(x, t) (n, m) for space-time points xt (n, d + 1): the problem's initial policy, or greedy from a frozen V."""
 
-    def __init__(self, problem: FiniteHorizonProblem, net: SpaceTimeNet | None = None):
+    def __init__(self, problem: FiniteHorizonProblem, net: ValueNetwork | None = None):
         self.problem = problem
         self.net = None if net is None else copy.deepcopy(net)
         self.kind = "initial" if net is None else "greedy"
@@ -57,7 +56,7 @@ class TimedPolicy:
 class FiniteHorizonSolution:
     """V_θ(x, t), its greedy control and the PI history."""
 
-    def __init__(self, problem: FiniteHorizonProblem, net: SpaceTimeNet, history: list[dict], settings: SolverSettings,
+    def __init__(self, problem: FiniteHorizonProblem, net: ValueNetwork, history: list[dict], settings: SolverSettings,
                  status: str):
         self.problem, self.net, self.history, self.settings, self.status = problem, net, history, settings, status
 
@@ -118,11 +117,11 @@ def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
     return max(float(torch.sqrt(torch.mean(rate**2))), 1e-12)
 
 
-def value_network(problem: FiniteHorizonProblem, settings: SolverSettings, rate: float) -> SpaceTimeNet:
-    """V = b(x, t) + (T − t)·rate·N_θ(x, t) (SpaceTimeNet, width × depth of the settings; b the problem's base,
+def value_network(problem: FiniteHorizonProblem, settings: SolverSettings, rate: float) -> ValueNetwork:
+    """V = b(x, t) + (T − t)·rate·N_θ(x, t) (ValueNetwork, width × depth of the settings; b the problem's base,
     else g): rebuilt the same way by the solver and by a run directory's loader, `rate` saved with the weights."""
-    return SpaceTimeNet(problem.domain, settings.width, settings.depth, problem.terminal, at="end", rate=rate,
-                        base=problem.base)
+    return ValueNetwork(problem.domain, settings.width, settings.depth,
+                        FixedTime(problem.terminal, at="end", rate=rate, base=problem.base))
 
 
 def solve_finite_horizon(
@@ -159,12 +158,11 @@ def solve_finite_horizon(
     for it in range(s.max_iterations):
         started = time.perf_counter()
         residual_pde = evaluation_pde(problem, None if it == 0 and start == "hjb" else policy)
-        data = dde.data.PDE(domain.to_deepxde(), residual_pde, [], num_domain=0, num_boundary=0, anchors=points, num_test=None)
-        model = dde.Model(data, net.net)
-        losses, _ = fit(model, net, adam_steps=s.adam_steps_first if it == 0 else s.adam_steps,
-                        lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate, iteration=it,
-                        on_chunk=lambda stage, steps, losses, it=it: progress.message(
-                            f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {float(losses.sum()):.2e}"))
+        losses, _ = train_pinn(
+            net, domain.to_deepxde(), residual_pde, points, adam_steps=s.adam_steps_first if it == 0 else s.adam_steps,
+            lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate, iteration=it,
+            on_chunk=lambda stage, steps, losses, it=it: progress.message(
+                f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {float(losses.sum()):.2e}"))
         loss = float(losses.sum())
         policy = TimedPolicy(problem, net)
         solution = FiniteHorizonSolution(problem, net, history, s, status)

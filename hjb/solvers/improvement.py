@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import hamiltonian
 from hjb.solvers.policies import ActorPolicy
@@ -12,7 +12,7 @@ from hjb.solvers.policies import ActorPolicy
 
 def actor_ascent(
     problem: ControlProblem,
-    critic: Critic,
+    critic: ValueNetwork,
     actor: ActorPolicy,
     points: np.ndarray,
     *,

@@ -12,7 +12,7 @@ import torch
 
 from hjb.errors import ProblemError, TrainingDivergedError
 from hjb.geometry.sampling import residual_weighted_pick
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.problem import ControlProblem
 from hjb.progress import Progress
 from hjb.settings import SolverSettings
@@ -65,7 +65,7 @@ def solve(
     anchor_x = box.spread_points(s.anchors, seed=s.seed + 1)
     probe = box.sample(s.probe_points, "sobol", seed=s.seed + 2)
     check_start(problem, np.concatenate([collocation, probe]))
-    critic = Critic(box, s.width, s.depth)
+    critic = ValueNetwork(box, s.width, s.depth)
     actor = ActorPolicy(problem, s.actor_width, s.actor_depth, critic) if use_actor else None
     policy = InitialPolicy(problem)
     critic.set_output_scale(*_reward_scale(problem, policy, collocation))

@@ -6,7 +6,7 @@ import copy
 import torch
 
 from hjb.backend import dde
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.generator import value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import greedy
@@ -35,7 +35,7 @@ class GreedyPolicy:
 
     kind = "greedy"
 
-    def __init__(self, problem: ControlProblem, critic: Critic):
+    def __init__(self, problem: ControlProblem, critic: ValueNetwork):
         self.problem = problem
         self.critic = copy.deepcopy(critic)
 
@@ -47,7 +47,7 @@ class GreedyPolicy:
             return greedy(self.problem, x, dV, d2V)
 
     def single_precision(self) -> GreedyPolicy:
-        """The same policy from a float32 copy of V_k (Critic.single_precision), for Monte Carlo rollouts."""
+        """The same policy from a float32 copy of V_k (ValueNetwork.single_precision), for Monte Carlo rollouts."""
         twin = copy.copy(self)
         twin.critic = self.critic.single_precision()
         return twin
@@ -65,7 +65,7 @@ class ActorPolicy:
 
     kind = "actor"
 
-    def __init__(self, problem: ControlProblem, width: int, depth: int, critic: Critic):
+    def __init__(self, problem: ControlProblem, width: int, depth: int, critic: ValueNetwork):
         self.problem = problem
         m = problem.action_dim
         self.net = dde.nn.FNN([problem.state_dim] + [width] * depth + [m], "tanh", "Glorot normal")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hjb.nn.critic import Critic
+from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import hjb_residual
 from hjb.settings import SolverSettings
@@ -15,7 +15,7 @@ RUN_MARKER = "hjb-run.json"
 class Solution:
     """V_θ and the policy returned by policy iteration, with numpy accessors on points x (n, d)."""
 
-    def __init__(self, problem: ControlProblem, critic: Critic, policy, history: list, settings: SolverSettings,
+    def __init__(self, problem: ControlProblem, critic: ValueNetwork, policy, history: list, settings: SolverSettings,
                  status: str = "converged"):
         self.problem, self.critic, self.policy = problem, critic, policy
         self.history, self.settings, self.status = history, settings, status
