@@ -20,13 +20,10 @@ from pathlib import Path
 
 import torch
 
+from hjb.baselines.plain_deepxde import plain_deepxde
 from hjb.io.atomic import atomic_write_text
-from hjb.nn.pinn_fit import train_pinn
-from hjb.nn.value_network import ValueNetwork
 from hjb.pdes import seed_lqr
 from hjb.settings import SolverSettings
-from hjb.solvers.evaluation import hjb_pde
-from hjb.solvers.iteration import seed_everything
 from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 from hjb.validation.riccati import lqr_solution
 from hjb.validation.runner import run_cases
@@ -43,16 +40,10 @@ def step_budget(settings: SolverSettings, history: list[dict]) -> tuple[int, int
 
 
 def plain_deepxde_lqr(seed: int, adam_steps: int, lbfgs_steps: int) -> dict:
-    """Seed LQR by DeepXDE on ρV − max_a {r + L^a V} (greedy a from ∇V), no boundary data."""
-    problem, settings = seed_lqr(), SolverSettings()
-    seed_everything(seed)
-    critic = ValueNetwork(problem.domain, settings.width, settings.depth)
-    critic.set_output_scale(0.0, 1.0)
-
+    """Seed LQR by plain DeepXDE (hjb.baselines.plain_deepxde): the nonlinear HJB residual, no boundary data."""
+    problem = seed_lqr()
     start = time.perf_counter()
-    points = problem.domain.sample(settings.collocation, "sobol", seed)
-    train_pinn(critic, problem.domain.to_deepxde(), hjb_pde(problem), points, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=settings.learning_rate, iteration=0,
-               chunk=max(adam_steps, 1))
+    critic = plain_deepxde(problem, SolverSettings(), seed, adam_steps, lbfgs_steps)
     seconds = time.perf_counter() - start
     x = problem.domain.grid(201)
     exact = lqr_solution(problem)

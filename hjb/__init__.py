@@ -7,13 +7,13 @@ from hjb.geometry.box import Box
 from hjb.pdes.lqr import StochasticLQR
 from hjb.pdes.merton import Merton
 from hjb.pdes.problem import ControlProblem
-from hjb.settings import SolverSettings
-from hjb.solvers.iteration import solve
+from hjb.settings import FiniteHorizonSettings, FokkerPlanckSettings, SolverSettings
+from hjb.solvers.discounted import solve
 from hjb.solvers.solution import Solution
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Box", "ControlProblem", "HJBError", "Merton", "SolverSettings", "Solution", "StochasticLQR",
+    "Box", "ControlProblem", "FiniteHorizonSettings", "FokkerPlanckSettings", "HJBError", "Merton", "SolverSettings", "Solution", "StochasticLQR",
     "__version__", "solve",
 ]

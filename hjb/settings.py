@@ -1,4 +1,5 @@
-"""Solver settings: one frozen dataclass, validated on construction, JSON round-trippable."""
+"""Solver settings: one frozen dataclass per solver (discounted policy iteration, finite-horizon policy iteration,
+Fokker–Planck), each with only the fields its solver uses, validated on construction, JSON round-trippable."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,11 +9,76 @@ from hjb.errors import ProblemError, UnknownNameError
 from hjb.geometry.sampling import METHODS
 
 IMPROVEMENTS = ("auto", "greedy", "actor")
+POSITIVE_INTS = ("width", "depth", "collocation", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
+                 "anchor_max_steps", "actor_width", "actor_depth", "max_iterations", "probe_points")
+NON_NEGATIVE_INTS = ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps",
+                     "actor_steps", "actor_lbfgs_steps", "min_iterations", "seed", "restarts")
+POSITIVE = ("learning_rate", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol", "anchor_stderr",
+            "anchor_tail", "anchor_chi2", "residual_tol", "fit_tol", "restart_tol")
+POSITIVE_OR_NONE = ("anchor_horizon", "anchor_dt")
+
+
+def _check_int(name: str, value, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        kind = "positive" if least == 1 else "non-negative"
+        raise ProblemError(f"setting {name} must be a {kind} integer; got {value!r}")
+
+
+def _check_fields(settings) -> None:
+    """Each field of `settings` against its rule (shared by every solver's settings)."""
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    for name, value in values.items():
+        if name in POSITIVE_INTS or name in NON_NEGATIVE_INTS:
+            _check_int(name, value, 1 if name in POSITIVE_INTS else 0)
+        elif name in POSITIVE and not value > 0:
+            raise ProblemError(f"setting {name} must be > 0; got {value!r}")
+        elif name in POSITIVE_OR_NONE and value is not None and not value > 0:
+            raise ProblemError(f"setting {name} must be > 0 or None; got {value!r}")
+    if "visited_fraction" in values and not 0 <= values["visited_fraction"] <= 1:
+        raise ProblemError(f"setting visited_fraction must be in [0, 1]; got {values['visited_fraction']!r}")
+    if "resample_fraction" in values and not 0 <= values["resample_fraction"] < 1:
+        raise ProblemError(f"setting resample_fraction must be in [0, 1); got {values['resample_fraction']!r}")
+    if values.get("sampling", METHODS[0]) not in METHODS:
+        raise UnknownNameError(f"unknown sampling {values['sampling']!r}; expected one of {', '.join(METHODS)}")
+    if values.get("improvement", IMPROVEMENTS[0]) not in IMPROVEMENTS:
+        raise UnknownNameError(
+            f"unknown improvement {values['improvement']!r}; expected one of {', '.join(IMPROVEMENTS)}"
+        )
+
+
+class _Settings:
+    """What every solver's settings offer: validation on construction, replace, to_dict and from_dict."""
+
+    def __post_init__(self):
+        _check_fields(self)
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again); an unknown name raises, listing the valid ones."""
+        _check_names(type(self), changes)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """Inverse of to_dict; unknown keys raise UnknownNameError."""
+        _check_names(cls, data)
+        return cls(**data)
+
+
+def _check_names(cls, data: dict) -> None:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise UnknownNameError(f"unknown {cls.__name__} {unknown}; expected names from {sorted(names)}")
 
 
 @dataclass(frozen=True)
-class SolverSettings:
-    """Every knob of policy iteration; the defaults serve every problem (no per-problem tuning).
+class SolverSettings(_Settings):
+    """Every knob of discounted (infinite-horizon) policy iteration; the defaults serve every problem (no
+    per-problem tuning).
 
     Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
@@ -33,7 +99,7 @@ class SolverSettings:
     residual): this pins what the evaluation PDE leaves free on a
     truncated box (Merton's x^λ± modes). Once V changed by less than `anchor_stderr`·√`anchors` (relative) in an
     iteration, its anchors also enter the next iteration's PDE fit, so that the PDE cannot slide V along those
-    modes (hjb.solvers.iteration._held). Finally the offset of V is set in closed form to the constant shift
+    modes (hjb.solvers.anchored_evaluation.held). Finally the offset of V is set in closed form to the constant shift
     that zeroes the mean PDE residual (hjb.solvers.evaluation.solve_level), or, once V has settled (anchors at
     `anchor_stderr`) and the anchors' mean misfit is more than 3 of its standard errors from 0, to the level
     they call for (hjb.solvers.anchors.level_shift).
@@ -48,8 +114,7 @@ class SolverSettings:
     `min_iterations` the loop stops once converged, or once settled, agreeing with the anchors (final χ² at most
     `anchor_chi2`), with an HJB residual that improved by less than `residual_plateau` (a fraction), or at
     `max_iterations`. `resample_fraction` of the collocation set is redrawn
-    ∝ |residual| each iteration. Finite-horizon solvers (diffusion model) take `visited_fraction` of their collocation
-    points from the process itself (hjb.pdes.DiffusionModel.visited_points) instead of the box.
+    ∝ |residual| each iteration.
     """
 
     seed: int = 0
@@ -58,7 +123,6 @@ class SolverSettings:
     collocation: int = 256
     sampling: str = "sobol"
     resample_fraction: float = 0.0
-    visited_fraction: float = 0.0
     adam_steps_first: int = 2000
     adam_steps: int = 300
     pde_lbfgs_steps: int = 1000
@@ -93,69 +157,75 @@ class SolverSettings:
     residual_tol: float = 5e-3
     probe_points: int = 1024
 
-    def __post_init__(self):
-        positive_ints = (
-            "width", "depth", "collocation", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
-            "anchor_max_steps", "actor_width",
-            "actor_depth", "max_iterations", "probe_points",
-        )
-        for name in positive_ints:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ProblemError(f"setting {name} must be a positive integer; got {value!r}")
-        for name in ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps",
-                     "actor_steps", "actor_lbfgs_steps", "min_iterations", "seed", "restarts"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ProblemError(f"setting {name} must be a non-negative integer; got {value!r}")
-        for name in ("learning_rate", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol", "anchor_stderr",
-                     "anchor_tail", "anchor_chi2", "residual_tol", "fit_tol", "restart_tol"):
-            if not getattr(self, name) > 0:
-                raise ProblemError(f"setting {name} must be > 0; got {getattr(self, name)!r}")
-        for name in ("anchor_horizon", "anchor_dt"):
-            if getattr(self, name) is not None and not getattr(self, name) > 0:
-                raise ProblemError(f"setting {name} must be > 0 or None; got {getattr(self, name)!r}")
-        if not 0 <= self.visited_fraction <= 1:
-            raise ProblemError(f"setting visited_fraction must be in [0, 1]; got {self.visited_fraction!r}")
-        if not 0 <= self.resample_fraction < 1:
-            raise ProblemError(f"setting resample_fraction must be in [0, 1); got {self.resample_fraction!r}")
-        if self.sampling not in METHODS:
-            raise UnknownNameError(f"unknown sampling {self.sampling!r}; expected one of {', '.join(METHODS)}")
-        if self.improvement not in IMPROVEMENTS:
-            raise UnknownNameError(
-                f"unknown improvement {self.improvement!r}; expected one of {', '.join(IMPROVEMENTS)}"
-            )
 
-    def replace(self, **changes) -> SolverSettings:
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
+@dataclass(frozen=True)
+class FiniteHorizonSettings(_Settings):
+    """Finite-horizon policy iteration (hjb.solvers.finite_horizon): a `width`×`depth` tanh network on box × [0, T],
+    `collocation` points (`sampling`), `visited_fraction` of them from the process itself where the problem offers
+    visited_points (a DiffusionModel); Adam (`adam_steps_first`, then `adam_steps`, `learning_rate`) and at most
+    `pde_lbfgs_steps` L-BFGS per iteration; `min_iterations` to `max_iterations` iterations, stopping once V changes
+    by less than `value_tol` on `probe_points` points; converged when also the HJB residual rms relative to ∂_t V's
+    scale is at most `residual_tol`. The defaults are those of SolverSettings where both have a field."""
 
-    def to_dict(self) -> dict:
-        """JSON-ready dict of every field."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> SolverSettings:
-        """Inverse of to_dict; unknown keys raise UnknownNameError."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise UnknownNameError(f"unknown solver settings {unknown}; expected names from {sorted(names)}")
-        return cls(**data)
+    seed: int = 0
+    width: int = 64
+    depth: int = 3
+    collocation: int = 256
+    sampling: str = "sobol"
+    visited_fraction: float = 0.0
+    adam_steps_first: int = 2000
+    adam_steps: int = 300
+    pde_lbfgs_steps: int = 1000
+    learning_rate: float = 1e-3
+    max_iterations: int = 12
+    min_iterations: int = 2
+    value_tol: float = 1e-3
+    residual_tol: float = 5e-3
+    probe_points: int = 1024
 
 
-# One default per solver, serving every case of its kind: HJB_SETTINGS (= SolverSettings()) for the
-# infinite-horizon HJB solver. The Fokker–Planck fits (time-dependent and stationary) and the diffusion model's
-# finite-horizon policy iteration fit log-densities that span O(10) with sharp modes: wider networks, more
-# collocation points and fewer, longer PI iterations than an HJB value needs.
+@dataclass(frozen=True)
+class FokkerPlanckSettings(_Settings):
+    """The Fokker–Planck fits (hjb.solvers.density, time-dependent and stationary): a `width`×`depth` tanh network,
+    `collocation` points (`sampling`), `adam_steps_first` Adam steps (`learning_rate`) and at most `pde_lbfgs_steps`
+    L-BFGS. Log-densities span O(10) with sharp modes: a wider network and more points than an HJB value needs."""
+
+    seed: int = 0
+    width: int = 48
+    depth: int = 3
+    collocation: int = 1024
+    sampling: str = "sobol"
+    adam_steps_first: int = 2000
+    pde_lbfgs_steps: int = 1000
+    learning_rate: float = 1e-3
+
+
+# One default per solver, serving every case of its kind: HJB_SETTINGS for discounted policy iteration,
+# FINITE_HORIZON_SETTINGS for finite-horizon problems, DIFFUSION_SETTINGS for a diffusion model's log-density HJB
+# (log-densities with sharp modes: wider networks, more collocation points, fewer and longer PI iterations than a
+# value needs) and FOKKER_PLANCK_SETTINGS for the Fokker–Planck fits.
 HJB_SETTINGS = SolverSettings()
-FOKKER_PLANCK_SETTINGS = SolverSettings(width=48, collocation=1024, adam_steps_first=2000, pde_lbfgs_steps=1000)
-DIFFUSION_SETTINGS = SolverSettings(width=48, collocation=2048, adam_steps_first=1000, adam_steps=500,
-                                    pde_lbfgs_steps=1000, max_iterations=4, value_tol=1e-4, visited_fraction=0.5)
+FINITE_HORIZON_SETTINGS = FiniteHorizonSettings()
+FOKKER_PLANCK_SETTINGS = FokkerPlanckSettings()
+DIFFUSION_SETTINGS = FiniteHorizonSettings(width=48, collocation=2048, adam_steps_first=1000, adam_steps=500,
+                                           pde_lbfgs_steps=1000, max_iterations=4, value_tol=1e-4,
+                                           visited_fraction=0.5)
+AnySettings = SolverSettings | FiniteHorizonSettings | FokkerPlanckSettings
 
 
-def default_settings(problem) -> SolverSettings:
-    """The defaults of the solver that takes `problem`: DIFFUSION_SETTINGS for a DiffusionModel, else HJB_SETTINGS."""
+def settings_class(problem) -> type:
+    """The settings class of the solver that takes `problem`: FiniteHorizonSettings for a FiniteHorizonProblem,
+    else SolverSettings."""
+    from hjb.pdes.finite_horizon import FiniteHorizonProblem
+
+    return FiniteHorizonSettings if isinstance(problem, FiniteHorizonProblem) else SolverSettings
+
+
+def default_settings(problem) -> SolverSettings | FiniteHorizonSettings:
+    """The defaults of the solver that takes `problem`: DIFFUSION_SETTINGS for a DiffusionModel, FINITE_HORIZON_SETTINGS
+    for another FiniteHorizonProblem, else HJB_SETTINGS."""
     from hjb.pdes.diffusion_model import DiffusionModel
 
-    return DIFFUSION_SETTINGS if isinstance(problem, DiffusionModel) else HJB_SETTINGS
+    if isinstance(problem, DiffusionModel):
+        return DIFFUSION_SETTINGS
+    return FINITE_HORIZON_SETTINGS if settings_class(problem) is FiniteHorizonSettings else HJB_SETTINGS

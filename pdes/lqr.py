@@ -6,16 +6,8 @@ import torch
 
 from hjb.errors import ProblemError
 from hjb.geometry.box import Box
+from hjb.pdes.matrices import matrix, square, symmetric
 from hjb.pdes.problem import ControlProblem
-
-
-def _matrix(name: str, value, shape: tuple[int, int] | None = None) -> np.ndarray:
-    m = np.atleast_2d(np.asarray(value, dtype=float))
-    if m.ndim != 2 or not np.all(np.isfinite(m)):
-        raise ProblemError(f"LQR matrix {name} must be a finite 2-D array; got {np.asarray(value).shape}")
-    if shape is not None and m.shape != shape:
-        raise ProblemError(f"LQR matrix {name} must have shape {shape}; got {m.shape}")
-    return m
 
 
 class StochasticLQR(ControlProblem):
@@ -27,22 +19,13 @@ class StochasticLQR(ControlProblem):
 
     def __init__(self, A, B, Q, R, D, discount: float, domain: Box | None = None, name: str = "lqr",
                  action_bounds=None):
-        A = _matrix("A", A)
+        A = square(A, "LQR matrix A")
         d = A.shape[0]
-        if A.shape != (d, d):
-            raise ProblemError(f"LQR matrix A must be square; got {A.shape}")
-        B = _matrix("B", B)
-        if B.shape[0] != d:
-            raise ProblemError(f"LQR matrix B must have shape ({d}, m); got {B.shape}")
+        B = matrix(B, "LQR matrix B", rows=d)
         m = B.shape[1]
-        Q, R = _matrix("Q", Q, (d, d)), _matrix("R", R, (m, m))
-        D = _matrix("D", D)
-        if D.shape[0] != d:
-            raise ProblemError(f"LQR matrix D must have shape ({d}, k); got {D.shape}")
-        if not np.allclose(R, R.T) or np.linalg.eigvalsh((R + R.T) / 2).min() <= 0:
-            raise ProblemError("LQR matrix R must be symmetric positive definite")
-        if not np.allclose(Q, Q.T) or np.linalg.eigvalsh((Q + Q.T) / 2).min() < -1e-12:
-            raise ProblemError("LQR matrix Q must be symmetric positive semi-definite")
+        Q = symmetric(matrix(Q, "LQR matrix Q", d, d), "LQR matrix Q", "semi")
+        R = symmetric(matrix(R, "LQR matrix R", m, m), "LQR matrix R", "positive")
+        D = matrix(D, "LQR matrix D", rows=d)
         if domain is not None and (not hasattr(domain, "dim") or domain.dim != d):
             raise ProblemError(f"LQR domain must be a Box of dimension {d} (A is {d}×{d}); got {domain!r}")
         self.A, self.B, self.Q, self.R, self.D = A, B, Q, R, D

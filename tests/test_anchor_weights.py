@@ -134,16 +134,16 @@ def test_only_the_anchors_short_of_the_target_get_more_paths():
 
 
 def test_last_anchors_are_held_once_v_changes_less_than_their_noise():
-    """_held: the last anchors hold V's free modes in the next PDE fit only when V changed by less than
+    """held: the last anchors hold V's free modes in the next PDE fit only when V changed by less than
     anchor_stderr·√n (relative) in the last iteration; none before the first anchors."""
     from hjb.settings import SolverSettings
-    from hjb.solvers.iteration import _Carry, _held
+    from hjb.solvers.anchored_evaluation import Carry, held
 
     s = SolverSettings()
     x = np.zeros((12, 1))
     anchors = Anchors(x=x, estimate=MonteCarloEstimate(np.zeros(12), np.ones(12)), horizon=1.0, dt=0.1, paths=8)
     limit = s.anchor_stderr * np.sqrt(12)
-    assert _held(_Carry(), s) is None
-    assert _held(_Carry(anchors=anchors, value_change=1.5 * limit), s) is None
-    assert _held(_Carry(anchors=anchors, value_change=float("nan")), s) is None
-    assert _held(_Carry(anchors=anchors, value_change=0.5 * limit), s) is anchors
+    assert held(Carry(), s) is None
+    assert held(Carry(anchors=anchors, value_change=1.5 * limit), s) is None
+    assert held(Carry(anchors=anchors, value_change=float("nan")), s) is None
+    assert held(Carry(anchors=anchors, value_change=0.5 * limit), s) is anchors

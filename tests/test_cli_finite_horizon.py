@@ -17,19 +17,19 @@ from tiny_solver import LQR1D_FILE, hand_built, run_cli, write
 from hjb.cli import main
 from hjb.io.rundir import load_run, save_run
 from hjb.pdes import seed_lqr
-from hjb.solvers.finite_horizon import FiniteHorizonSolution
+from hjb.solvers.solution import Solution
 
 HEADER = (
     "import numpy as np\n"
     "from hjb.pdes.data_laws import GaussianMixture, SampleLaw\n"
     "from hjb.pdes.diffusion_model import DiffusionModel\n"
     "from hjb.pdes.noising import VPNoising\n"
-    "from hjb.settings import SolverSettings\n"
+    "from hjb.settings import FiniteHorizonSettings\n"
 )
 MIXTURE = "GaussianMixture([0.3, 0.7], [[-1.5], [1.0]], [[[0.09]], [[0.25]]])"
 DIFFUSION_FILE = HEADER + (
     f"problem = DiffusionModel({MIXTURE}, VPNoising(0.5, 4.0, 2.0), name='mix1d')\n"
-    "settings = SolverSettings(width=16, collocation=128, adam_steps_first=200, adam_steps=50, pde_lbfgs_steps=50,\n"
+    "settings = FiniteHorizonSettings(width=16, collocation=128, adam_steps_first=200, adam_steps=50, pde_lbfgs_steps=50,\n"
     "                          max_iterations=2)\n"
 )
 T = 2.0
@@ -63,7 +63,7 @@ def test_run_directory_marker_and_round_trip(run):
     assert sorted(p.name for p in run.iterdir()) == ["convergence.png", "history.json", "hjb-run.json", "problem.py",
                                                    "settings.json", "weights.pt"]
     solution = load_run(run)
-    assert isinstance(solution, FiniteHorizonSolution) and solution.status == marker["status"]
+    assert isinstance(solution, Solution) and solution.finite_horizon and solution.status == marker["status"]
     assert len(solution.history) == 2 and solution.settings.width == 16
 
 

@@ -8,7 +8,7 @@ from hjb.geometry import Box, SpaceTime
 from hjb.pdes import StochasticLQR
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.fokker_planck import closed_loop
-from hjb.settings import SolverSettings
+from hjb.settings import FokkerPlanckSettings
 from hjb.solvers.density import initial_rate, solve_fokker_planck
 from hjb.validation.gaussian import gaussian_density, gaussian_marginal
 
@@ -37,7 +37,7 @@ def test_initial_rate_is_the_equation_at_t0():
 def test_ou_density_matches_gaussian_marginals():
     ou = _ou()
     domain = SpaceTime(Box(-2.0, 3.0), 1.0)
-    settings = SolverSettings(width=16, depth=3, collocation=256, adam_steps_first=500, pde_lbfgs_steps=300, seed=0)
+    settings = FokkerPlanckSettings(width=16, depth=3, collocation=256, adam_steps_first=500, pde_lbfgs_steps=300, seed=0)
     p0 = GaussianMixture([1.0], [[M0]], [[[S0**2]]])
     solution = solve_fokker_planck(closed_loop(ou, ou.initial_policy), p0.log_density, domain, settings, progress=False)
     x = domain.box.grid(401)
@@ -56,7 +56,7 @@ def test_stationary_ou_law():
     ou = _ou()
     sd = SIGMA / np.sqrt(2 * THETA)
     box = Box(-4 * sd, 4 * sd)
-    settings = SolverSettings(width=16, depth=3, collocation=128, adam_steps_first=500, pde_lbfgs_steps=300, seed=0)
+    settings = FokkerPlanckSettings(width=16, depth=3, collocation=128, adam_steps_first=500, pde_lbfgs_steps=300, seed=0)
     solution = solve_stationary_fokker_planck(closed_loop(ou, ou.initial_policy), box, settings, progress=False)
     x = box.grid(401)
     exact = gaussian_density(x, np.zeros(1), np.array([[sd**2]]))

@@ -13,7 +13,7 @@ from hjb.pdes.diffusion_model import DiffusionModel, GaussianBase, log_density_h
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.generator import space_time_derivatives
 from hjb.pdes.noising import VPNoising
-from hjb.settings import SolverSettings
+from hjb.settings import FiniteHorizonSettings
 from hjb.solvers.finite_horizon import value_network
 
 NOISING = VPNoising(0.5, 4.0, 2.0)
@@ -48,7 +48,7 @@ def test_base_is_the_terminal_condition_at_T(data):
     x, _ = _points(64, 2)
     T = torch.full((64, 1), NOISING.horizon, dtype=torch.float64)
     assert torch.equal(model.base(x, T), data.log_density(x))
-    net = value_network(model, SolverSettings(width=8, depth=2), rate=3.0)
+    net = value_network(model, FiniteHorizonSettings(width=8, depth=2), rate=3.0)
     assert torch.equal(net(torch.cat([x, T], dim=1)), data.log_density(x))
     model.check_shapes()
 

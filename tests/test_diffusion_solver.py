@@ -10,7 +10,7 @@ from hjb.errors import ProblemError
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.diffusion_model import DiffusionModel
 from hjb.pdes.noising import VPNoising
-from hjb.settings import SolverSettings
+from hjb.settings import FiniteHorizonSettings
 from hjb.solvers.finite_horizon import solve_finite_horizon
 
 DATA = GaussianMixture([0.3, 0.7], [[-1.5], [1.0]], [[[0.3**2]], [[0.5**2]]])
@@ -27,7 +27,7 @@ def _exact(x: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
 
 def test_log_density_and_score_of_a_two_mode_mixture():
     model = DiffusionModel(DATA, NOISING)
-    settings = SolverSettings(width=32, depth=3, collocation=512, adam_steps_first=1000, adam_steps=300,
+    settings = FiniteHorizonSettings(width=32, depth=3, collocation=512, adam_steps_first=1000, adam_steps=300,
                               pde_lbfgs_steps=1000, max_iterations=2, seed=0)  # ran ≤ 1000 before the L-BFGS cap
     solution = solve_finite_horizon(model, settings, progress=False)
     x = model.domain.box.grid(401)

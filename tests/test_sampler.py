@@ -63,11 +63,11 @@ def test_learned_control_on_invariant_data_samples_the_data():
     """N(0, 1) data is invariant under VP noising, so log p_{T−t} = log N(0, 1) at every t: the solver's
     W stays the terminal condition and its control must sample N(0, 1) back."""
     from hjb.montecarlo.sampler import learned_control
-    from hjb.settings import SolverSettings
+    from hjb.settings import FiniteHorizonSettings
     from hjb.solvers.finite_horizon import solve_finite_horizon
 
     model = DiffusionModel(GaussianMixture([1.0], [[0.0]], [[[1.0]]]), VPNoising(0.5, 2.0, 1.0))
-    settings = SolverSettings(width=8, depth=1, collocation=64, adam_steps_first=50, pde_lbfgs_steps=0, max_iterations=1)
+    settings = FiniteHorizonSettings(width=8, depth=1, collocation=64, adam_steps_first=50, pde_lbfgs_steps=0, max_iterations=1)
     solution = solve_finite_horizon(model, settings, progress=False)
     y = sample(model, learned_control(solution), 4000, np.random.default_rng(2), steps=100)[:, 0]
     assert abs(y.mean()) < 4 * np.sqrt(1 / len(y))
@@ -78,17 +78,19 @@ def test_learned_control_in_float32_agrees_with_the_float64_network():
     """The sampler's control runs N_θ in float32 (ValueNetwork.single_precision): on a network of random weights,
     u = Σ(t)∇W agrees with the float64 autograd gradient to float32 precision and comes back in float64."""
     from hjb.montecarlo.sampler import learned_control
-    from hjb.settings import SolverSettings
-    from hjb.solvers.finite_horizon import FiniteHorizonSolution, value_network
+    from hjb.settings import FiniteHorizonSettings
+    from hjb.solvers.finite_horizon import TimedPolicy, value_network
+    from hjb.solvers.solution import Solution
 
     torch.manual_seed(0)
     model = DiffusionModel(GaussianMixture([0.3, 0.7], [[-1.0], [1.0]], [[[0.2]], [[0.3]]]), VPNoising(0.5, 2.0, 1.0))
-    settings = SolverSettings(width=16, depth=2)
-    solution = FiniteHorizonSolution(model, value_network(model, settings, 1.0), [], settings, "trained")
+    settings = FiniteHorizonSettings(width=16, depth=2)
+    net = value_network(model, settings, 1.0)
+    solution = Solution(model, net, TimedPolicy(model, net), [], settings, "trained")
     x, t = torch.linspace(-2.0, 2.0, 50, dtype=torch.float64)[:, None], torch.full((50, 1), 0.4, dtype=torch.float64)
     xt = torch.cat([x, t], dim=1).requires_grad_(True)
-    exact = model.sigma(t) * torch.autograd.grad(solution.net(xt).sum(), xt)[0][:, :1]
+    exact = model.sigma(t) * torch.autograd.grad(solution.network(xt).sum(), xt)[0][:, :1]
     u = learned_control(solution)(x, t)
     assert u.dtype == torch.float64
     assert torch.allclose(u, exact, rtol=1e-5, atol=1e-6 * exact.abs().max().item())
-    assert solution.net.net.linears[0].weight.dtype == torch.float64  # the solution's own network is untouched
+    assert solution.network.net.linears[0].weight.dtype == torch.float64  # the solution's own network is untouched

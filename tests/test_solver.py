@@ -70,8 +70,8 @@ def test_a_stalled_warm_fit_is_replaced_by_a_fresh_network():
 
     from hjb.nn.value_network import ValueNetwork
     from hjb.progress import Progress
+    from hjb.solvers.anchored_evaluation import fit_pde, restart
     from hjb.solvers.evaluation import solve_level
-    from hjb.solvers.iteration import _fit_pde, _restart
 
     torch.manual_seed(0)
     problem = seed_lqr()
@@ -94,10 +94,10 @@ def test_a_stalled_warm_fit_is_replaced_by_a_fresh_network():
     critic.set_output_scale(float(exact.mean()), float(exact.std()))
     with torch.no_grad():
         critic.net.linears[0].weight.mul_(30.0)
-    warm = _fit_pde(problem, critic, policy, x, x[:2], s, s.adam_steps, None)
+    warm = fit_pde(problem, critic, policy, x, x[:2], s, s.adam_steps, None)
     assert warm.pde_loss > s.restart_tol**2
     saturated = error(critic)
-    result, kept = _restart(problem, critic, policy, x, x[:2], probe, s, None, warm, Progress(1, enabled=False), 1)
+    result, kept = restart(problem, critic, policy, x, x[:2], probe, s, None, warm, Progress(1, enabled=False), 1)
     assert kept and result.pde_loss <= 0.1 * warm.pde_loss
     assert error(critic) <= min(1e-3, saturated / 2)
 
@@ -109,7 +109,7 @@ def test_a_worse_fresh_fit_is_discarded_and_the_warm_weights_restored():
 
     from hjb.nn.value_network import ValueNetwork
     from hjb.progress import Progress
-    from hjb.solvers.iteration import _fit_pde, _restart
+    from hjb.solvers.anchored_evaluation import fit_pde, restart
 
     torch.manual_seed(0)
     problem = seed_lqr()
@@ -120,10 +120,10 @@ def test_a_worse_fresh_fit_is_discarded_and_the_warm_weights_restored():
     critic = ValueNetwork(problem.domain, 8, 1)
     critic.set_output_scale(-0.5, 0.3)
     x = problem.domain.sample(64, "sobol", seed=0)
-    warm = _fit_pde(problem, critic, policy, x, x[:2], SolverSettings(pde_lbfgs_steps=0), 500, None)
+    warm = fit_pde(problem, critic, policy, x, x[:2], SolverSettings(pde_lbfgs_steps=0), 500, None)
     before = critic.state()
     s = SolverSettings(adam_steps_first=0, pde_lbfgs_steps=0)
-    result, kept = _restart(problem, critic, policy, x, x[:2], x, s, None, warm, Progress(1, enabled=False), 1)
+    result, kept = restart(problem, critic, policy, x, x[:2], x, s, None, warm, Progress(1, enabled=False), 1)
     assert not kept and result is warm
     after = critic.state()
     assert all(torch.equal(before[k], after[k]) for k in before)

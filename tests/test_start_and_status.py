@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import hjb.solvers.iteration as iteration
+import hjb.solvers.anchored_evaluation as anchored_evaluation
 import hjb.solvers.stopping as stopping
 from hjb import ControlProblem, Merton, solve
 from hjb.errors import ProblemError
@@ -40,7 +40,7 @@ def no_training(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(iteration, "evaluate_policy", boom)
+    monkeypatch.setattr(anchored_evaluation, "evaluate_policy", boom)
 
 
 def test_zero_consumption_start_is_refused_before_training(no_training):

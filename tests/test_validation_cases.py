@@ -12,15 +12,16 @@ import torch
 from hjb.errors import ProblemError
 from hjb.pdes.data_laws import SampleLaw
 from hjb.pdes.diffusion_model import default_box
-from hjb.settings import SolverSettings
+from hjb.settings import FiniteHorizonSettings, FokkerPlanckSettings
 from hjb.validation import suites
 from hjb.validation.density_cases import _density_metrics
 from hjb.validation.diffusion_case import DENSITY_FLOOR, exact_log_density_and_score
 from hjb.validation.metrics import rel_l2
 from hjb.validation.report import format_markdown, format_table, write_report
 
-TINY = SolverSettings(width=16, collocation=128, adam_steps_first=200, adam_steps=50, pde_lbfgs_steps=50,
-                      max_iterations=2)
+TINY = {"width": 16, "collocation": 128, "adam_steps_first": 200, "pde_lbfgs_steps": 50}
+TINY_DIFFUSION = FiniteHorizonSettings(**TINY, adam_steps=50, max_iterations=2)
+TINY_DENSITY = FokkerPlanckSettings(**TINY)
 
 
 def test_suites_hold_every_kind_and_quick_is_part_of_full():
@@ -91,9 +92,9 @@ def test_report_has_one_table_per_kind_with_tolerances_and_verdicts():
 
 def test_tiny_diffusion_and_fokker_planck_cases_run_and_plot(tmp_path):
     by_name = {case.name: case for case in suites.get_suite("full")}
-    diffusion = dataclasses.replace(by_name["mixture1d"], settings=TINY, dsm_steps=200, samples=500,
+    diffusion = dataclasses.replace(by_name["mixture1d"], settings=TINY_DIFFUSION, dsm_steps=200, samples=500,
                                     sampler_steps=50, identity_paths=200, identity_steps=50)
-    density = dataclasses.replace(by_name["ou_fokker_planck"], settings=TINY)
+    density = dataclasses.replace(by_name["ou_fokker_planck"], settings=TINY_DENSITY)
     results = [case.run(seed=1, progress=False) for case in (density, diffusion)]
     for result, case in zip(results, (density, diffusion), strict=True):
         metrics = {k: result[k] for k in case.tolerances}
@@ -131,9 +132,7 @@ def test_tiny_diffusion_and_fokker_planck_cases_run_and_plot(tmp_path):
 def test_diffusion_case_without_baselines_runs_the_pinn_alone():
     """`quick`'s mixture1d runs without DSM and the samples-PINN (baselines=False): the PINN's metrics are there,
     the baselines' are not, and the report shows n/a for them."""
-    from hjb.settings import SolverSettings
-
-    tiny = SolverSettings(width=8, depth=1, collocation=64, adam_steps_first=30, pde_lbfgs_steps=0, max_iterations=1)
+    tiny = FiniteHorizonSettings(width=8, depth=1, collocation=64, adam_steps_first=30, pde_lbfgs_steps=0, max_iterations=1)
     case = dataclasses.replace(suites.get_suite("quick")[-1], settings=tiny, train_samples=200, samples=200,
                                energy_sets=1, sampler_steps=20, identity_paths=200, identity_steps=20)
     assert case.name == "mixture1d" and not case.baselines

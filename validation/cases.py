@@ -85,7 +85,7 @@ class ValidationCase:
         from hjb.io.export import evaluate
         from hjb.io.plots import plot_grid
         from hjb.progress import Progress
-        from hjb.solvers.iteration import solve
+        from hjb.solvers.discounted import solve
         from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 
         settings = self.settings if seed is None else self.settings.replace(seed=seed)

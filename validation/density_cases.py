@@ -11,7 +11,7 @@ import numpy as np
 
 from hjb.geometry.box import Box
 from hjb.pdes.lqr import StochasticLQR
-from hjb.settings import SolverSettings
+from hjb.settings import FokkerPlanckSettings, SolverSettings
 from hjb.validation.cases import check_tolerances, passed
 from hjb.validation.gaussian import GaussianLaw, gaussian_marginal, stationary_covariance
 from hjb.validation.metrics import rel_l2
@@ -48,7 +48,7 @@ class FokkerPlanckCase:
     box: Box
     horizon: float
     times: tuple[float, ...]
-    settings: SolverSettings
+    settings: FokkerPlanckSettings
     grid_points: int
     tolerances: dict[str, float] = field(default_factory=dict)
     kind = "fokker_planck"
@@ -108,7 +108,7 @@ class StationaryLawCase:
     name: str
     problem_factory: Callable[[], StochasticLQR]
     hjb_settings: SolverSettings
-    fp_settings: SolverSettings
+    fp_settings: FokkerPlanckSettings
     box: Box
     grid_points: int
     tolerances: dict[str, float] = field(default_factory=dict)
@@ -132,7 +132,7 @@ class StationaryLawCase:
         from hjb.pdes.fokker_planck import closed_loop
         from hjb.progress import Progress
         from hjb.solvers.density import differentiable_policy, solve_stationary_fokker_planck
-        from hjb.solvers.iteration import solve
+        from hjb.solvers.discounted import solve
         from hjb.validation.riccati import lqr_solution
 
         hjb_settings, fp_settings = ((s if seed is None else s.replace(seed=seed))

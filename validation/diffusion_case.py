@@ -15,7 +15,7 @@ import torch
 
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.noising import VPNoising
-from hjb.settings import SolverSettings
+from hjb.settings import FiniteHorizonSettings
 from hjb.validation.cases import check_tolerances, passed
 from hjb.validation.metrics import rel_l2
 
@@ -51,7 +51,7 @@ def score_error(data: GaussianMixture, noising: VPNoising, x: np.ndarray, t: flo
 
 
 def pinn_estimate(solution) -> Estimate:
-    """log p_{T−t} = W and its score ∇W from a solved log-density HJB (a FiniteHorizonSolution)."""
+    """log p_{T−t} = W and its score ∇W from a solved log-density HJB (a finite-horizon Solution)."""
     domain = solution.problem.domain
     return (lambda x, t: solution.value(domain.at_time(x, t)), lambda x, t: solution.gradient(domain.at_time(x, t)))
 
@@ -90,7 +90,7 @@ class DiffusionCase:
     name: str
     data_factory: Callable[[], GaussianMixture]
     noising: VPNoising
-    settings: SolverSettings
+    settings: FiniteHorizonSettings
     grid_points: int
     times: tuple[float, ...] = (0.0, 1.0, 1.5, 1.9)
     dsm_steps: int = 40000

@@ -12,40 +12,21 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from hjb.errors import ProblemError
-
-
-def _matrix(M, name: str, rows: int | None = None, cols: int | None = None) -> np.ndarray:
-    M = np.atleast_2d(np.asarray(M, dtype=float))
-    if M.ndim != 2 or (rows is not None and M.shape[0] != rows) or (cols is not None and M.shape[1] != cols):
-        want = f"({'·' if rows is None else rows}, {'·' if cols is None else cols})"
-        raise ProblemError(f"{name} must be a {want} matrix; got shape {M.shape}")
-    if not np.all(np.isfinite(M)):
-        raise ProblemError(f"{name} must have finite entries; got {M.tolist()}")
-    return M
-
-
-def _symmetric(M: np.ndarray, name: str) -> np.ndarray:
-    if not np.allclose(M, M.T, rtol=1e-10, atol=1e-12):
-        raise ProblemError(f"{name} must be symmetric; got {M.tolist()}")
-    return 0.5 * (M + M.T)
+from hjb.pdes.matrices import matrix, square, symmetric
 
 
 class FiniteHorizonRiccati:
     """P(t) (d, d) and c(t) on [start, horizon] for A (d, d), B (d, m), Q (d, d), R (m, m) ≻ 0, D (d, k), G (d, d)."""
 
     def __init__(self, A, B, Q, R, D, G, horizon: float, start: float = 0.0):
-        A = _matrix(A, "A")
+        A = square(A, "A")
         d = A.shape[0]
-        if A.shape != (d, d):
-            raise ProblemError(f"A must be a square (d, d) matrix; got shape {A.shape}")
-        B = _matrix(np.reshape(B, (d, -1)) if np.ndim(B) < 2 else B, "B", rows=d)
+        B = matrix(B, "B", rows=d, column=True)
         m = B.shape[1]
-        Q = _symmetric(_matrix(Q, "Q", d, d), "Q")
-        R = _symmetric(_matrix(R, "R", m, m), "R")
-        D = _matrix(np.reshape(D, (d, -1)) if np.ndim(D) < 2 else D, "D", rows=d)
-        G = _symmetric(_matrix(G, "G", d, d), "G")
-        if np.linalg.eigvalsh(R).min() <= 0:
-            raise ProblemError(f"R must be positive definite (a strictly concave running reward); got {R.tolist()}")
+        Q = symmetric(matrix(Q, "Q", d, d), "Q")
+        R = symmetric(matrix(R, "R", m, m), "R", "positive")  # a strictly concave running reward
+        D = matrix(D, "D", rows=d, column=True)
+        G = symmetric(matrix(G, "G", d, d), "G")
         if not (math.isfinite(start) and math.isfinite(horizon) and horizon > start):
             raise ProblemError(f"the time interval must be finite with start < horizon; got [{start}, {horizon}]")
         self.A, self.B, self.Q, self.R, self.D, self.G = A, B, Q, R, D, G

@@ -8,33 +8,18 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, expm, solve_continuous_lyapunov
 
 from hjb.errors import ProblemError
-
-
-def _square(M, name: str) -> np.ndarray:
-    M = np.atleast_2d(np.asarray(M, dtype=float))
-    if M.ndim != 2 or M.shape[0] != M.shape[1]:
-        raise ProblemError(f"{name} must be a square (d, d) matrix; got shape {M.shape}")
-    if not np.all(np.isfinite(M)):
-        raise ProblemError(f"{name} must have finite entries; got {M.tolist()}")
-    return M
+from hjb.pdes.matrices import matrix, square, symmetric
 
 
 def _drift_and_noise(F, D) -> tuple[np.ndarray, np.ndarray]:
-    F = _square(F, "F")
-    D = np.asarray(D, dtype=float)
-    D = D.reshape(F.shape[0], -1) if D.ndim < 2 and D.size == F.shape[0] else np.atleast_2d(D)
-    if D.ndim != 2 or D.shape[0] != F.shape[0]:
-        raise ProblemError(f"D must be a (d, k) matrix with d = {F.shape[0]} rows (as F); got shape {D.shape}")
-    if not np.all(np.isfinite(D)):
-        raise ProblemError(f"D must have finite entries; got {D.tolist()}")
-    return F, D
+    F = square(F, "F")
+    return F, matrix(D, "D", rows=F.shape[0], column=True)  # d rows, as F
 
 
 def _cholesky(cov: np.ndarray) -> tuple[np.ndarray, bool]:
-    if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12):
-        raise ProblemError(f"a covariance must be symmetric; got {cov.tolist()}")
+    sym = symmetric(cov, "a covariance")
     try:
-        return cho_factor(0.5 * (cov + cov.T), lower=True)
+        return cho_factor(sym, lower=True)
     except LinAlgError:
         raise ProblemError(f"a covariance must be positive definite; got {cov.tolist()}") from None
 
@@ -63,7 +48,7 @@ def gaussian_marginal(F, D, m0, S0, t: float) -> tuple[np.ndarray, np.ndarray]:
     F, D = _drift_and_noise(F, D)
     d = F.shape[0]
     m0 = np.asarray(m0, dtype=float).ravel()
-    S0 = _square(S0, "S0")
+    S0 = square(S0, "S0")
     if m0.shape != (d,) or S0.shape != (d, d):
         raise ProblemError(f"m0 must be ({d},) and S0 ({d}, {d}) to match F; got {m0.shape} and {S0.shape}")
     if not (math.isfinite(t) and t >= 0):
@@ -89,7 +74,7 @@ def stationary_covariance(F, D) -> np.ndarray:
 def gaussian_log_density(x, mean, cov) -> np.ndarray:
     """log N(x; mean, cov) = −½(d log 2π + log det cov + (x − mean)ᵀcov⁻¹(x − mean)), (n,) for x (n, d)."""
     mean = np.asarray(mean, dtype=float).ravel()
-    cov = _square(cov, "cov")
+    cov = square(cov, "cov")
     d = mean.size
     x = np.asarray(x, dtype=float)
     if x.ndim == 1 and d == 1:
@@ -118,7 +103,7 @@ class GaussianLaw:
 
     def __post_init__(self):
         mean = np.asarray(self.mean, dtype=float).ravel()
-        cov = _square(self.cov, "cov")
+        cov = square(self.cov, "cov")
         if cov.shape != (mean.size, mean.size) or not np.all(np.isfinite(mean)):
             raise ProblemError(
                 f"a Gaussian law needs a finite mean (d,) and cov (d, d); got {mean.shape} and {cov.shape}"

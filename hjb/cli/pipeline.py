@@ -10,7 +10,6 @@ from hjb.io.pdefile import load_problem
 from hjb.io.rundir import save_run
 from hjb.settings import default_settings
 from hjb.solvers.dispatch import solve_problem
-from hjb.solvers.finite_horizon import FiniteHorizonSolution
 from hjb.solvers.solution import RUN_MARKER, Solution
 
 
@@ -21,10 +20,10 @@ def default_run_dir(problem_name: str) -> Path:
 
 def solve_file(
     path: str | os.PathLike, out_dir: str | os.PathLike | None = None, seed: int | None = None, progress: bool = True
-) -> tuple[Solution | FiniteHorizonSolution, Path]:
+) -> tuple[Solution, Path]:
     """Load the PDE file, solve it (file settings or defaults; seed overrides), save the run; return both.
 
-    A ControlProblem is solved by discounted policy iteration (hjb.solvers.iteration.solve), a FiniteHorizonProblem
+    A ControlProblem is solved by discounted policy iteration (hjb.solvers.discounted.solve), a FiniteHorizonProblem
     (e.g. a DiffusionModel) by finite-horizon policy iteration (solve_finite_horizon).
     On TrainingDivergedError the last finite solution is saved (status "diverged") before the error is
     re-raised with `.run_dir` set to where it went (None when there was nothing to save).

@@ -12,7 +12,7 @@ from pathlib import Path
 from hjb.errors import HJBError, PDEFileError
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.problem import ControlProblem
-from hjb.settings import SolverSettings
+from hjb.settings import AnySettings, FiniteHorizonSettings, SolverSettings, settings_class
 
 _counter = itertools.count()
 PROBLEM_TYPES = (ControlProblem, FiniteHorizonProblem)
@@ -61,12 +61,24 @@ def _check_file(file: Path) -> None:
         raise PDEFileError(f"PDE file {file} is not a Python file; expected a path ending in .py")
 
 
-def _settings(module, file: Path) -> SolverSettings | None:
+def _settings(module, file: Path) -> AnySettings | None:
     settings = getattr(module, "settings", None)
-    if settings is not None and not isinstance(settings, SolverSettings):
+    if settings is not None and not isinstance(settings, (SolverSettings, FiniteHorizonSettings)):
         raise PDEFileError(
-            f"PDE file {file}: `settings` is a {type(settings).__name__}; expected settings = SolverSettings(...)"
+            f"PDE file {file}: `settings` is a {type(settings).__name__}; expected settings = SolverSettings(...) "
+            "(or FiniteHorizonSettings(...) for a FiniteHorizonProblem)"
         )
+    return settings
+
+
+def check_settings(settings: AnySettings | None, problem, file: Path) -> AnySettings | None:
+    """The settings if they are those of the problem's solver (SolverSettings for a ControlProblem,
+    FiniteHorizonSettings for a FiniteHorizonProblem), else PDEFileError naming the expected class."""
+    expected = settings_class(problem)
+    if settings is not None and not isinstance(settings, expected):
+        raise PDEFileError(f"PDE file {file}: `settings` is a {type(settings).__name__}, but a "
+                           f"{type(problem).__name__} is solved with {expected.__name__}; expected settings = "
+                           f"{expected.__name__}(...)")
     return settings
 
 
@@ -93,7 +105,7 @@ def check_problem(problem, file: Path, what: str = "`problem`") -> ControlProble
     return problem
 
 
-def load_problem(path: str | os.PathLike) -> tuple[ControlProblem | FiniteHorizonProblem, SolverSettings | None]:
+def load_problem(path: str | os.PathLike) -> tuple[ControlProblem | FiniteHorizonProblem, AnySettings | None]:
     """Import the PDE file at `path`; return its `problem` (shape-checked) and its `settings` or None."""
     file = Path(path)
     _check_file(file)
@@ -103,10 +115,11 @@ def load_problem(path: str | os.PathLike) -> tuple[ControlProblem | FiniteHorizo
             f"PDE file {file} defines no module-level `problem`; expected problem = ControlProblem(...)"
         )
     settings = _settings(module, file)
-    return check_problem(module.problem, file), settings
+    problem = check_problem(module.problem, file)
+    return problem, check_settings(settings, problem, file)
 
 
-def load_factory(path: str | os.PathLike) -> tuple[Callable[..., object], SolverSettings | None]:
+def load_factory(path: str | os.PathLike) -> tuple[Callable[..., object], AnySettings | None]:
     """Import the sweep file at `path`; return its `make_problem(**params)` and its `settings` or None."""
     file = Path(path)
     _check_file(file)

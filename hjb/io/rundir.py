@@ -7,6 +7,7 @@ infinite-horizon. An hjb that reads version 1 only refuses a finite-horizon run 
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -23,8 +24,8 @@ from hjb.io.pdefile import load_problem
 from hjb.io.plots import convergence_figure, plot_grid, policy_figure, save_figure, value_figure
 from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
-from hjb.settings import SolverSettings
-from hjb.solvers.finite_horizon import FiniteHorizonSolution, value_network
+from hjb.settings import FiniteHorizonSettings, SolverSettings
+from hjb.solvers.finite_horizon import TimedPolicy, value_network
 from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
 from hjb.solvers.solution import RUN_MARKER, Solution
 
@@ -33,15 +34,14 @@ INFINITE, FINITE = "infinite_horizon", "finite_horizon"
 VERSIONS = {INFINITE: 1, FINITE: 2}  # the format version each kind of run is written with
 FILES = ("settings.json", "history.json", "weights.pt", "problem.py")
 
-AnySolution = Solution | FiniteHorizonSolution
 
 
-def run_kind(solution: AnySolution) -> str:
-    """The kind of run: FINITE for a FiniteHorizonSolution, else INFINITE."""
-    return FINITE if isinstance(solution, FiniteHorizonSolution) else INFINITE
+def run_kind(solution: Solution) -> str:
+    """The kind of run: FINITE for a finite-horizon problem's solution, else INFINITE."""
+    return FINITE if solution.finite_horizon else INFINITE
 
 
-def save_run(solution: AnySolution, run_dir: str | os.PathLike, source_file: str | os.PathLike) -> Path:
+def save_run(solution: Solution, run_dir: str | os.PathLike, source_file: str | os.PathLike) -> Path:
     """Write the solution's run directory atomically (replacing an earlier run there); return its path."""
     run_dir, source = Path(run_dir), Path(source_file)
     history, kind = solution.history, run_kind(solution)
@@ -65,7 +65,7 @@ def save_run(solution: AnySolution, run_dir: str | os.PathLike, source_file: str
         (temp / "history.json").write_text(dumps(history), encoding="utf-8")
         if kind == FINITE:
             # rate with the weights: value_network(problem, settings, rate) rebuilds the same V
-            torch.save({"net": solution.net.state(), "rate": solution.net.rate}, temp / "weights.pt")
+            torch.save({"net": solution.network.state(), "rate": solution.network.rate}, temp / "weights.pt")
         else:
             _save_infinite_horizon(solution, temp)
         save_figure(convergence_figure(history, f"policy iteration — {solution.problem.name}"), temp / "convergence.png")
@@ -76,7 +76,7 @@ def save_run(solution: AnySolution, run_dir: str | os.PathLike, source_file: str
 def _save_infinite_horizon(solution: Solution, temp: Path) -> None:
     """weights.pt (critic, actor, policy kind), value.png and policy.png of an infinite-horizon run."""
     actor = solution.policy.state() if solution.policy.kind == "actor" else None
-    torch.save({"critic": solution.critic.state(), "actor": actor, "policy_kind": solution.policy.kind},
+    torch.save({"critic": solution.network.state(), "actor": actor, "policy_kind": solution.policy.kind},
                temp / "weights.pt")
     grid = plot_grid(solution.problem.domain)
     save_figure(value_figure(solution, grid), temp / "value.png")
@@ -108,9 +108,9 @@ def read_marker(run_dir: str | os.PathLike) -> dict:
     return marker
 
 
-def load_run(run_dir: str | os.PathLike) -> AnySolution:
+def load_run(run_dir: str | os.PathLike) -> Solution:
     """Rebuild the solution saved in run_dir from problem.py, settings and weights: a Solution for an
-    infinite-horizon run, a FiniteHorizonSolution for a finite-horizon one."""
+    infinite-horizon run or a finite-horizon one."""
     run_dir = Path(run_dir)
     marker = read_marker(run_dir)
     missing = [name for name in FILES if not (run_dir / name).is_file()]
@@ -126,13 +126,13 @@ def load_run(run_dir: str | os.PathLike) -> AnySolution:
                           f"{type(problem).__name__}; expected the problem it was solved for")
     status = marker.get("status", "unknown")
     try:
-        settings = SolverSettings.from_dict(json.loads((run_dir / "settings.json").read_text(encoding="utf-8")))
+        settings = _settings(kind, json.loads((run_dir / "settings.json").read_text(encoding="utf-8")))
         history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
         weights = torch.load(run_dir / "weights.pt", weights_only=True)
         if kind == FINITE:
             net = value_network(problem, settings, float(weights["rate"]))
             net.load_state(weights["net"])
-            return FiniteHorizonSolution(problem, net, history, settings, status)
+            return Solution(problem, net, TimedPolicy(problem, net), history, settings, status)
         critic = ValueNetwork(problem.domain, settings.width, settings.depth)
         critic.load_state(weights["critic"])
         policy = _policy(problem, critic, settings, weights)
@@ -142,6 +142,17 @@ def load_run(run_dir: str | os.PathLike) -> AnySolution:
             "expected files written by `hjb solve` with this problem.py"
         ) from exc
     return Solution(problem, critic, policy, history, settings, status=status)
+
+
+def _settings(kind: str, data: dict) -> SolverSettings | FiniteHorizonSettings:
+    """The run's settings: SolverSettings for an infinite-horizon run; FiniteHorizonSettings for a finite-horizon one,
+    whose settings.json, when written before each solver had its own settings, also holds the SolverSettings fields
+    that solver never read: those are dropped."""
+    if kind != FINITE:
+        return SolverSettings.from_dict(data)
+    names = {f.name for f in dataclasses.fields(FiniteHorizonSettings)}
+    legacy = set(data) <= {f.name for f in dataclasses.fields(SolverSettings)} | {"visited_fraction"}
+    return FiniteHorizonSettings.from_dict({k: v for k, v in data.items() if k in names} if legacy else data)
 
 
 def _policy(problem, critic: ValueNetwork, settings: SolverSettings, weights: dict):

@@ -12,16 +12,16 @@ from hjb.errors import positive_int
 from hjb.montecarlo.reverse_time import reverse_sample
 from hjb.montecarlo.sde import euler_maruyama
 from hjb.pdes.diffusion_model import DiffusionModel, cost_running
-from hjb.solvers.finite_horizon import FiniteHorizonSolution
+from hjb.solvers.solution import Solution
 
 Tensor = torch.Tensor
 Control = Callable[[Tensor, Tensor], Tensor]
 
 
-def learned_control(solution: FiniteHorizonSolution) -> Control:
+def learned_control(solution: Solution) -> Control:
     """u*(x, t) = Σ(t)ᵀ∇W = −Σ(t)ᵀ∇V (n, d) from the solved W = log p_{T−t}, for x (n, d), t (n, 1), with the
     network in float32 (ValueNetwork.single_precision): the sampler calls this once per step on every path."""
-    model, net = solution.problem, solution.net.single_precision()
+    model, net = solution.problem, solution.network.single_precision()
     d = model.state_dim
 
     def control(x: Tensor, t: Tensor) -> Tensor:

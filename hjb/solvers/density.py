@@ -23,7 +23,7 @@ from hjb.pdes.fokker_planck import (
     stationary_fokker_planck_residual,
 )
 from hjb.progress import Progress
-from hjb.settings import FOKKER_PLANCK_SETTINGS, SolverSettings
+from hjb.settings import FOKKER_PLANCK_SETTINGS, FokkerPlanckSettings
 from hjb.solvers.iteration import seed_everything
 
 Tensor = torch.Tensor
@@ -33,7 +33,7 @@ Coefficients = Callable[[Tensor], tuple[Tensor, Tensor]]
 class DensitySolution:
     """A solved Fokker–Planck equation: log p, p and ∫p on grids of the cylinder."""
 
-    def __init__(self, net: ValueNetwork, domain: SpaceTime, history: list[dict], settings: SolverSettings):
+    def __init__(self, net: ValueNetwork, domain: SpaceTime, history: list[dict], settings: FokkerPlanckSettings):
         self.net, self.domain, self.history, self.settings = net, domain, history, settings
 
     def log_density(self, xt: np.ndarray) -> np.ndarray:
@@ -49,7 +49,7 @@ class DensitySolution:
         return self.domain.box.integrate(lambda x: self.density(self.domain.at_time(x, t)), per_axis)
 
 
-def _fit_residual(domain, pde, net, points: np.ndarray, s: SolverSettings, progress: Progress) -> list[dict]:
+def _fit_residual(domain, pde, net, points: np.ndarray, s: FokkerPlanckSettings, progress: Progress) -> list[dict]:
     """One DeepXDE fit of net to the residual `pde` on the collocation points (no boundary data); the loss history."""
     history: list[dict] = []
 
@@ -75,7 +75,7 @@ def solve_fokker_planck(
     coefficients: Coefficients,
     initial_log_density: Callable[[Tensor], Tensor],
     domain: SpaceTime,
-    settings: SolverSettings | None = None,
+    settings: FokkerPlanckSettings | None = None,
     progress: Progress | bool = True,
 ) -> DensitySolution:
     """Fit q = log p to (∂_t p − L*p)/p = 0 on the cylinder with q(·, t0) = log p_0 hard-wired; coefficients(x) = (f (n, d), Σ (n, d, k)) of the closed loop (hjb.pdes.fokker_planck.closed_loop)."""
@@ -107,7 +107,7 @@ def differentiable_policy(policy) -> Callable[[Tensor], Tensor]:
 class StationaryDensitySolution:
     """A stationary law p = e^{c + N_θ(x)} on a box, normalised so that ∫_box p = 1 (trapezoidal rule)."""
 
-    def __init__(self, critic: ValueNetwork, box: Box, history: list[dict], settings: SolverSettings, per_axis: int):
+    def __init__(self, critic: ValueNetwork, box: Box, history: list[dict], settings: FokkerPlanckSettings, per_axis: int):
         self.critic, self.box, self.history, self.settings = critic, box, history, settings
         self.log_normaliser = 0.0
         self.log_normaliser = float(np.log(self.mass(per_axis)))
@@ -126,7 +126,7 @@ class StationaryDensitySolution:
 
 
 def solve_stationary_fokker_planck(
-    coefficients: Coefficients, box: Box, settings: SolverSettings | None = None, progress: Progress | bool = True,
+    coefficients: Coefficients, box: Box, settings: FokkerPlanckSettings | None = None, progress: Progress | bool = True,
     per_axis: int = 101,
 ) -> StationaryDensitySolution:
     """Fit log p = N_θ to L*p/p = 0 on the box (the equation fixes p up to a factor), then normalise ∫p = 1

@@ -3,14 +3,14 @@ for a FiniteHorizonProblem (a DiffusionModel among them)."""
 from __future__ import annotations
 
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
-from hjb.settings import SolverSettings, default_settings
-from hjb.solvers.finite_horizon import FiniteHorizonSolution, solve_finite_horizon
-from hjb.solvers.iteration import solve
+from hjb.settings import FiniteHorizonSettings, SolverSettings, default_settings
+from hjb.solvers.discounted import solve
+from hjb.solvers.finite_horizon import solve_finite_horizon
 from hjb.solvers.solution import Solution
 
 
-def solve_problem(problem, settings: SolverSettings | None = None, progress=True) -> Solution | FiniteHorizonSolution:
-    """Solve with the problem's solver: discounted policy iteration (hjb.solvers.iteration.solve) for a ControlProblem,
+def solve_problem(problem, settings: SolverSettings | FiniteHorizonSettings | None = None, progress=True) -> Solution:
+    """Solve with the problem's solver: discounted policy iteration (hjb.solvers.discounted.solve) for a ControlProblem,
     finite-horizon policy iteration (solve_finite_horizon) for a FiniteHorizonProblem; settings default to the
     solver's own (default_settings)."""
     settings = settings or default_settings(problem)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 
 import numpy as np
 import torch
@@ -25,9 +24,10 @@ from hjb.pdes.finite_horizon import (
 )
 from hjb.pdes.generator import space_time_derivatives
 from hjb.progress import Progress
-from hjb.settings import SolverSettings, default_settings
+from hjb.settings import FiniteHorizonSettings, default_settings
 from hjb.solvers.evaluation import FrozenActions
-from hjb.solvers.iteration import seed_everything
+from hjb.solvers.iteration import policy_iteration, seed_everything
+from hjb.solvers.solution import Solution
 
 Tensor = torch.Tensor
 
@@ -51,42 +51,6 @@ class TimedPolicy:
             _, dV, d2V = space_time_derivatives(self.net(xg), xg, create_graph=False)
         with torch.no_grad():
             return self.problem.greedy_action(x, t, dV.detach(), d2V.detach())
-
-
-class FiniteHorizonSolution:
-    """V_θ(x, t), its greedy control and the PI history."""
-
-    def __init__(self, problem: FiniteHorizonProblem, net: ValueNetwork, history: list[dict], settings: SolverSettings,
-                 status: str):
-        self.problem, self.net, self.history, self.settings, self.status = problem, net, history, settings, status
-
-    def value(self, xt: np.ndarray) -> np.ndarray:
-        """V (n,) at xt (n, d + 1)."""
-        return self.net.values(xt)
-
-    def derivatives(self, xt: np.ndarray) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Detached V (n, 1), ∂_t V (n, 1), ∇V (n, d), ∇²V (n, d, d) at xt (n, d + 1)."""
-        with torch.enable_grad():
-            xg = torch.as_tensor(xt, dtype=torch.float64).clone().requires_grad_(True)
-            V = self.net(xg)
-            dVdt, dV, d2V = space_time_derivatives(V, xg, create_graph=False)
-        return V.detach(), dVdt.detach(), dV.detach(), d2V.detach()
-
-    def gradient(self, xt: np.ndarray) -> np.ndarray:
-        """∇_x V (n, d) at xt (n, d + 1)."""
-        return self.derivatives(xt)[2].numpy()
-
-    def action(self, xt: np.ndarray) -> np.ndarray:
-        """Greedy action (n, m) at xt (n, d + 1)."""
-        return TimedPolicy(self.problem, self.net)(torch.as_tensor(xt, dtype=torch.float64)).numpy()
-
-    def hjb_residual(self, xt: np.ndarray) -> np.ndarray:
-        """∂_t V + max_a {r + L^a V} (n,) at xt (n, d + 1)."""
-        d = self.problem.state_dim
-        _, dVdt, dV, d2V = self.derivatives(xt)
-        x = torch.as_tensor(xt, dtype=torch.float64)
-        with torch.no_grad():
-            return finite_horizon_residual(self.problem, x[:, :d], x[:, d:], dVdt, dV, d2V)[:, 0].numpy()
 
 
 def evaluation_pde(problem: FiniteHorizonProblem, policy):
@@ -117,7 +81,7 @@ def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
     return max(float(torch.sqrt(torch.mean(rate**2))), 1e-12)
 
 
-def value_network(problem: FiniteHorizonProblem, settings: SolverSettings, rate: float) -> ValueNetwork:
+def value_network(problem: FiniteHorizonProblem, settings: FiniteHorizonSettings, rate: float) -> ValueNetwork:
     """V = b(x, t) + (T − t)·rate·N_θ(x, t) (ValueNetwork, width × depth of the settings; b the problem's base,
     else g): rebuilt the same way by the solver and by a run directory's loader, `rate` saved with the weights."""
     return ValueNetwork(problem.domain, settings.width, settings.depth,
@@ -125,9 +89,9 @@ def value_network(problem: FiniteHorizonProblem, settings: SolverSettings, rate:
 
 
 def solve_finite_horizon(
-    problem: FiniteHorizonProblem, settings: SolverSettings | None = None, progress: Progress | bool = True,
+    problem: FiniteHorizonProblem, settings: FiniteHorizonSettings | None = None, progress: Progress | bool = True,
     start: str = "hjb",
-) -> FiniteHorizonSolution:
+) -> Solution:
     """Policy iteration for −∂_t V = max_a {r + L^a V}, V(·, T) = g; never sees a closed form.
 
     start="hjb" makes the first step a fit of the HJB residual itself (greedy action of the live network),
@@ -142,47 +106,72 @@ def solve_finite_horizon(
         raise ProblemError(f"finite-horizon problem {problem.name!r} needs a greedy_action for policy improvement")
     if not isinstance(progress, Progress):
         progress = Progress(s.max_iterations, enabled=bool(progress), label=problem.name)
-    problem.check_shapes()
-    seed_everything(s.seed)
-    domain, d = problem.domain, problem.state_dim
-    points = domain.sample(s.collocation, s.sampling, seed=s.seed)
-    visited = int(round(s.visited_fraction * s.collocation)) if hasattr(problem, "visited_points") else 0
-    if visited:  # accuracy where the process lives, not only where the box has volume
-        points[:visited] = problem.visited_points(visited, np.random.default_rng(s.seed + 3))
-    probe = domain.sample(s.probe_points, "sobol", seed=s.seed + 2)
-    net = value_network(problem, s, terminal_rate(problem, points[:, :d]))
-    policy = TimedPolicy(problem)
-    history: list[dict] = []
-    previous = None
-    status = "not_converged"
-    for it in range(s.max_iterations):
-        started = time.perf_counter()
-        residual_pde = evaluation_pde(problem, None if it == 0 and start == "hjb" else policy)
+    scheme = FiniteHorizonScheme(problem, s, progress, start)
+    return policy_iteration(scheme, s.max_iterations, s.min_iterations, progress)
+
+
+class FiniteHorizonScheme:
+    """The finite-horizon problem in the policy-iteration loop: evaluation by PINN on box × [0, T] (the HJB residual
+    itself in the first iteration when start="hjb"), greedy improvement, the HJB residual relative to ∂_t V's scale
+    and the change of V on the probe set; done once V changes by less than value_tol."""
+
+    def __init__(self, problem: FiniteHorizonProblem, s: FiniteHorizonSettings, progress: Progress, start: str):
+        problem.check_shapes()
+        seed_everything(s.seed)
+        self.problem, self.s, self.progress, self.start = problem, s, progress, start
+        domain, d = problem.domain, problem.state_dim
+        points = domain.sample(s.collocation, s.sampling, seed=s.seed)
+        visited = int(round(s.visited_fraction * s.collocation)) if hasattr(problem, "visited_points") else 0
+        if visited:  # accuracy where the process lives, not only where the box has volume
+            points[:visited] = problem.visited_points(visited, np.random.default_rng(s.seed + 3))
+        self.points = points
+        self.probe = domain.sample(s.probe_points, "sobol", seed=s.seed + 2)
+        self.net = value_network(problem, s, terminal_rate(problem, points[:, :d]))
+        self.previous = None
+
+    def initial_policy(self) -> TimedPolicy:
+        return TimedPolicy(self.problem)
+
+    def solution(self, policy, history: list[dict], status: str) -> Solution:
+        return Solution(self.problem, self.net, policy, history, self.s, status)
+
+    def evaluate(self, it: int, policy, history: list[dict]) -> dict:
+        """Fit V to ∂_t V + r + L^α V (or, first, to the HJB residual) at the collocation points."""
+        s, progress = self.s, self.progress
+        residual_pde = evaluation_pde(self.problem, None if it == 0 and self.start == "hjb" else policy)
         losses, _ = train_pinn(
-            net, domain.to_deepxde(), residual_pde, points, adam_steps=s.adam_steps_first if it == 0 else s.adam_steps,
-            lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate, iteration=it,
-            on_chunk=lambda stage, steps, losses, it=it: progress.message(
+            self.net, self.problem.domain.to_deepxde(), residual_pde, self.points,
+            adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, lbfgs_steps=s.pde_lbfgs_steps,
+            learning_rate=s.learning_rate, iteration=it,
+            on_chunk=lambda stage, steps, losses: progress.message(
                 f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {float(losses.sum()):.2e}"))
-        loss = float(losses.sum())
-        policy = TimedPolicy(problem, net)
-        solution = FiniteHorizonSolution(problem, net, history, s, status)
-        residual = solution.hjb_residual(probe)
-        value = net.values(probe)
+        return {"iteration": it, "pde_loss": float(losses.sum())}
+
+    def improve(self, it: int, policy) -> TimedPolicy:
+        """The problem's closed-form greedy action from a frozen copy of V_k."""
+        return TimedPolicy(self.problem, self.net)
+
+    def measure(self, it: int, policy, history: list[dict]) -> dict:
+        """HJB residual rms (and relative to the network's rate c), its max, and V's relative change on the probe set."""
+        residual = self.solution(policy, history, "not_converged").hjb_residual(self.probe)
+        value = self.net.values(self.probe)
+        previous, self.previous = self.previous, value
         change = math.inf if previous is None else float(np.linalg.norm(value - previous) / np.linalg.norm(value))
-        previous = value
         rms = float(np.sqrt(np.mean(residual**2)))
-        record = {"iteration": it, "pde_loss": loss, "hjb_residual_rms": rms,
-                  "hjb_residual_relative": rms / net.rate, "hjb_residual_max": float(np.max(np.abs(residual))),
-                  "value_change": change, "seconds": time.perf_counter() - started}
-        history.append(record)
-        progress.iteration(record)
-        if it + 1 >= max(s.min_iterations, 2) and change < s.value_tol:
-            break
-    progress.close()
-    return FiniteHorizonSolution(problem, net, history, s, finite_horizon_status(history, s))
+        return {"hjb_residual_rms": rms, "hjb_residual_relative": rms / self.net.rate,
+                "hjb_residual_max": float(np.max(np.abs(residual))), "value_change": change}
+
+    def after(self, it: int, policy, history: list[dict]) -> None:
+        return None
+
+    def done(self, history: list[dict]) -> bool:
+        return history[-1]["value_change"] < self.s.value_tol
+
+    def status(self, history: list[dict]) -> str:
+        return finite_horizon_status(history, self.s)
 
 
-def finite_horizon_status(history: list[dict], s: SolverSettings) -> str:
+def finite_horizon_status(history: list[dict], s: FiniteHorizonSettings) -> str:
     """"converged" when the last value change is below value_tol and the HJB residual rms relative to the scale of
     ∂_t V (the network's rate, RMS of max_a {r + L^a g} at T) is at most residual_tol; else "not_converged"."""
     last = history[-1] if history else None

@@ -11,14 +11,14 @@ from hjb.cluster.client import dask_client, map_in_order
 from hjb.errors import ProblemError
 from hjb.io.atomic import atomic_file
 from hjb.io.export import check_points, check_times, default_points, grid_points
-from hjb.io.pdefile import check_problem, load_factory
+from hjb.io.pdefile import check_problem, check_settings, load_factory
 from hjb.progress import bar
 from hjb.sweep.cell import solve_cell
 from hjb.sweep.dataset import summary_table, sweep_dataset, write_netcdf
 from hjb.sweep.params import cells, check_signature
 
 
-def _grid(path: Path, make_problem, cell_params: list[dict], points: int | None, times: int | None) -> dict:
+def _grid(path: Path, make_problem, settings, cell_params: list[dict], points: int | None, times: int | None) -> dict:
     """The one export grid every cell shares (from the cells' problems, built here); ProblemError when the
     cells' domains or dimensions differ, or when no cell's problem can be built (the first error is named)."""
     grids, first_error = [], None
@@ -28,6 +28,7 @@ def _grid(path: Path, make_problem, cell_params: list[dict], points: int | None,
         except Exception as err:  # the cell reports it; the sweep goes on
             first_error = first_error or f"make_problem(**{params}): {type(err).__name__}: {err}"
             continue
+        check_settings(settings, problem, path)
         N = check_points(points) if points is not None else default_points(problem.state_dim)
         all_points, x, t, N_t = grid_points(problem, N, None if times is None else check_times(times))
         grids.append({"x": x, "t": t, "points": all_points, "points_per_axis": N, "times": N_t,
@@ -48,10 +49,10 @@ def run_sweep(path: str | os.PathLike, params: dict[str, list], out_dir: str | o
     """Solve make_problem(**cell) for every cell of the parameter grid on Dask (a LocalCluster of `jobs` workers, or
     the cluster at `scheduler`); write out_dir/sweep.nc and out_dir/summary.md; return (dataset, summary)."""
     file = Path(path).resolve()
-    make_problem, _ = load_factory(file)
+    make_problem, settings = load_factory(file)
     check_signature(make_problem, params)
     cell_params = cells(params)
-    grid = _grid(file, make_problem, cell_params, points, times)
+    grid = _grid(file, make_problem, settings, cell_params, points, times)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ProblemError(f"--out {out} exists and is not a directory; expected a directory for sweep.nc")

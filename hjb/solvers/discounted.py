@@ -1,0 +1,129 @@
+"""Discounted infinite-horizon problems, ρV = max_a {r + L^a V} on a box, in the one policy-iteration loop:
+evaluation by PINN with Feynman–Kac anchors (hjb.solvers.anchored_evaluation), improvement by the problem's
+closed-form argmax or by an actor ascending Q."""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+
+from hjb.errors import ProblemError
+from hjb.geometry.sampling import residual_weighted_pick
+from hjb.nn.value_network import ValueNetwork
+from hjb.pdes.problem import ControlProblem
+from hjb.progress import Progress
+from hjb.settings import SolverSettings
+from hjb.solvers.admissibility import check_start
+from hjb.solvers.anchored_evaluation import Carry, evaluate_anchored
+from hjb.solvers.improvement import actor_ascent
+from hjb.solvers.iteration import policy_iteration, seed_everything
+from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
+from hjb.solvers.scales import reward_scale, spread
+from hjb.solvers.solution import Solution
+from hjb.solvers.stopping import done, status
+
+
+def solve(
+    problem: ControlProblem, settings: SolverSettings | None = None, progress: Progress | bool = True
+) -> Solution:
+    """Solve ρV = max_a {r + L^a V} on the problem's box by policy iteration; never sees a closed form.
+
+    Refuses a start with non-finite coefficients or a singular reward (ProblemError) before training.
+    Raises TrainingDivergedError (with .last_finite, a Solution at the last finite weights) on NaN/inf.
+    """
+    s = settings or SolverSettings()
+    if not isinstance(progress, Progress):
+        progress = Progress(s.max_iterations, enabled=bool(progress), label=problem.name)
+    scheme = DiscountedScheme(problem, s, progress)
+    return policy_iteration(scheme, s.max_iterations, s.min_iterations, progress)
+
+
+class DiscountedScheme:
+    """The discounted problem's evaluation (anchored PINN), improvement (greedy or actor), measures (HJB residual
+    relative to ρ·V's spread on the probe set, changes of V and α) and stopping rule (hjb.solvers.stopping)."""
+
+    def __init__(self, problem: ControlProblem, s: SolverSettings, progress: Progress):
+        self.noise_dim = problem.check_shapes()
+        self.use_actor = s.improvement == "actor" or (s.improvement == "auto" and problem.greedy_action is None)
+        if s.improvement == "greedy" and problem.greedy_action is None:
+            raise ProblemError(f"improvement='greedy' needs problem {problem.name!r} to declare greedy_action")
+        self.problem, self.s, self.progress = problem, s, progress
+        seed_everything(s.seed)
+        box = problem.domain
+        self.collocation = box.sample(s.collocation, s.sampling, seed=s.seed)
+        self.anchor_x = box.spread_points(s.anchors, seed=s.seed + 1)
+        self.probe = box.sample(s.probe_points, "sobol", seed=s.seed + 2)
+        check_start(problem, np.concatenate([self.collocation, self.probe]))
+        self.critic = ValueNetwork(box, s.width, s.depth)
+        self.actor = ActorPolicy(problem, s.actor_width, s.actor_depth, self.critic) if self.use_actor else None
+        self.previous, self.carry = None, Carry()
+
+    def initial_policy(self) -> InitialPolicy:
+        """α_0: the problem's initial policy; V's output scale starts from r(x, α_0)/ρ."""
+        policy = InitialPolicy(self.problem)
+        self.critic.set_output_scale(*reward_scale(self.problem, policy, self.collocation))
+        return policy
+
+    def solution(self, policy, history: list[dict], status: str) -> Solution:
+        return Solution(self.problem, self.critic, policy, history, self.s, status=status)
+
+    def evaluate(self, it: int, policy, history: list[dict]) -> dict:
+        """V^{α_k}: rescale to V's spread (after the first iteration), then the anchored evaluation."""
+        critic = self.critic
+
+        def partial(status: str) -> Solution:
+            return self.solution(policy, history, status)
+
+        if it > 0:  # the scale follows V's spread, so the losses stay relative to the V being learned
+            critic.rescale(*spread(critic.value(torch.as_tensor(self.collocation, dtype=torch.float64)).numpy()))
+        return evaluate_anchored(self.problem, critic, policy, self.collocation, self.anchor_x, self.probe, self.s, it,
+                                 self.noise_dim, self.progress, partial, self.carry)
+
+    def improve(self, it: int, policy):
+        """α_{k+1} = argmax_a Q_k(x, a): the problem's closed form from a frozen V_k, or the actor's ascent."""
+        if not self.use_actor:
+            return GreedyPolicy(self.problem, self.critic)
+        s = self.s
+        actor_ascent(self.problem, self.critic, self.actor, self.collocation, steps=s.actor_steps,
+                     learning_rate=s.actor_learning_rate, lbfgs_steps=s.actor_lbfgs_steps)
+        return copy.deepcopy(self.actor)
+
+    def measure(self, it: int, policy, history: list[dict]) -> dict:
+        """HJB residual at the improved action on the probe set, relative to ρ·(the spread of V there), and the
+        relative change of V and α since the last iteration."""
+        solution = self.solution(policy, history, "running")
+        value, action = solution.value(self.probe), solution.action(self.probe)
+        residual = solution.hjb_residual(self.probe) / (self.problem.discount * spread(value)[1])
+        record = {"hjb_residual_rms": float(np.sqrt(np.mean(residual**2))),
+                  "hjb_residual_max": float(np.max(np.abs(residual))), "value_change": math.inf,
+                  "policy_change": math.inf}
+        if self.previous is not None:
+            before_value, before_action = self.previous
+            record["value_change"] = float(np.linalg.norm(value - before_value) / np.linalg.norm(value))
+            record["policy_change"] = float(np.linalg.norm(action - before_action)
+                                            / max(np.linalg.norm(action), 1e-300))
+        self.previous = value, action
+        self.carry.value_change = record["value_change"]
+        return record
+
+    def after(self, it: int, policy, history: list[dict]) -> None:
+        """Redraw resample_fraction of the collocation points ∝ |HJB residual|."""
+        if self.s.resample_fraction > 0:
+            self.collocation = resample(self.solution(policy, history, "running"), self.collocation, self.s, it)
+
+    def done(self, history: list[dict]) -> bool:
+        return done(history, self.s)
+
+    def status(self, history: list[dict]) -> str:
+        return status(history, self.s)
+
+
+def resample(solution: Solution, collocation: np.ndarray, s: SolverSettings, it: int) -> np.ndarray:
+    """Replace a fraction of the collocation points (n, d) by candidates drawn ∝ |HJB residual|."""
+    n_new = int(round(s.resample_fraction * len(collocation)))
+    candidates = solution.problem.domain.sample(8 * len(collocation), "uniform", seed=s.seed + 100 + it)
+    picks = residual_weighted_pick(candidates, solution.hjb_residual(candidates), n_new, seed=s.seed + it)
+    keep = np.random.default_rng(s.seed + it).permutation(len(collocation))[: len(collocation) - n_new]
+    return np.concatenate([collocation[keep], picks], axis=0)
