@@ -17,6 +17,18 @@ from typing import Any
 from hjb.errors import ProblemError
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+# A worker's statistical profiler samples the running task's stack every 10 ms and its event loop checks its own
+# health every 20 ms: small-network training is Python-bound, and two 1-D LQR solves at once took 28.3 s each on a
+# 2-worker LocalCluster against 25.1 s in a process pool; 25.6 s with these settings. hjb's tasks are long solves.
+# worker-saturation 1.0: a worker holds one solve at a time, so that the next solve goes to whichever worker frees
+# first (with 1.1, a single-threaded worker takes two, and the second waits behind the first).
+CLUSTER_CONFIG = {
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
 
 
 def available_cores() -> int:
@@ -53,7 +65,7 @@ def dask_client(scheduler: str | None = None, workers: int = 1) -> Iterator[Any]
     # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which fixes glibc's allocation thresholds:
     # torch then maps and unmaps memory for nearly every tensor (the quick suite took 592 s instead of 293 s,
     # 2·10⁸ page faults). Unset for the workers hjb starts; workers started by hand are fixed per task (_restore_malloc).
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    with dask.config.set(CLUSTER_CONFIG):
         cluster = LocalCluster(n_workers=check_jobs(workers), threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
     with cluster, Client(cluster) as client:

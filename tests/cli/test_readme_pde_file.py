@@ -11,7 +11,7 @@ import numpy as np
 from hjb.validation.metrics import columnwise_rel_l2, rel_l2
 from hjb.validation.riccati import discounted_riccati
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "my_lqr2d.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "my_lqr2d.py"
 
 
 def hjb(*args, cwd):
