@@ -102,8 +102,11 @@ def map_in_order(client, function: Callable, items: Sequence[tuple], costs: Sequ
     from distributed import as_completed
 
     costs = list(costs) if costs is not None else [0.0] * len(items)
-    futures = [client.submit(_with_threads, function, threads, *item, pure=False, priority=cost)
-               for item, cost in zip(items, costs, strict=True)]
+    # Submitted costliest first as well as prioritised: a worker that is idle takes the first task to arrive.
+    order = sorted(range(len(items)), key=lambda i: -costs[i])
+    submitted = {i: client.submit(_with_threads, function, threads, *items[i], pure=False, priority=costs[i])
+                 for i in order}
+    futures = [submitted[i] for i in range(len(items))]
     index = {future.key: i for i, future in enumerate(futures)}
     for future in as_completed(futures):
         if on_done is not None:
