@@ -76,7 +76,35 @@ def _check_names(cls, data: dict) -> None:
 
 
 @dataclass(frozen=True)
-class SolverSettings(_Settings):
+class _FitSettings(_Settings):
+    """What every PINN solver takes: a `width`×`depth` tanh network, `collocation` points (`sampling`), Adam
+    (`adam_steps_first` steps at `learning_rate`) then at most `pde_lbfgs_steps` L-BFGS iterations, and a seed."""
+
+    seed: int = 0
+    width: int = 64
+    depth: int = 3
+    collocation: int = 256
+    sampling: str = "sobol"
+    adam_steps_first: int = 2000
+    pde_lbfgs_steps: int = 1000
+    learning_rate: float = 1e-3
+
+
+@dataclass(frozen=True)
+class _IterationSettings(_FitSettings):
+    """What both policy-iteration solvers add: `adam_steps` Adam steps after the first iteration, `min_iterations`
+    to `max_iterations` iterations, the tolerances `value_tol` and `residual_tol`, `probe_points` for diagnostics."""
+
+    adam_steps: int = 300
+    max_iterations: int = 12
+    min_iterations: int = 2
+    value_tol: float = 1e-3
+    residual_tol: float = 5e-3
+    probe_points: int = 1024
+
+
+@dataclass(frozen=True)
+class SolverSettings(_IterationSettings):
     """Every knob of discounted (infinite-horizon) policy iteration; the defaults serve every problem (no
     per-problem tuning).
 
@@ -117,17 +145,8 @@ class SolverSettings(_Settings):
     ∝ |residual| each iteration.
     """
 
-    seed: int = 0
-    width: int = 64
-    depth: int = 3
-    collocation: int = 256
-    sampling: str = "sobol"
     resample_fraction: float = 0.0
-    adam_steps_first: int = 2000
-    adam_steps: int = 300
-    pde_lbfgs_steps: int = 1000
     anchored_adam_steps: int = 100
-    learning_rate: float = 1e-3
     lbfgs_steps: int = 1000
     fit_tol: float = 2e-4
     restart_tol: float = 1e-2
@@ -149,17 +168,12 @@ class SolverSettings(_Settings):
     actor_steps: int = 1500
     actor_learning_rate: float = 1e-3
     actor_lbfgs_steps: int = 200
-    max_iterations: int = 12
-    min_iterations: int = 2
-    value_tol: float = 1e-3
     policy_tol: float = 1e-3
     residual_plateau: float = 0.1
-    residual_tol: float = 5e-3
-    probe_points: int = 1024
 
 
 @dataclass(frozen=True)
-class FiniteHorizonSettings(_Settings):
+class FiniteHorizonSettings(_IterationSettings):
     """Finite-horizon policy iteration (hjb.solvers.finite_horizon): a `width`×`depth` tanh network on box × [0, T],
     `collocation` points (`sampling`), `visited_fraction` of them from the process itself where the problem offers
     visited_points (a DiffusionModel); Adam (`adam_steps_first`, then `adam_steps`, `learning_rate`) and at most
@@ -167,37 +181,17 @@ class FiniteHorizonSettings(_Settings):
     by less than `value_tol` on `probe_points` points; converged when also the HJB residual rms relative to ∂_t V's
     scale is at most `residual_tol`. The defaults are those of SolverSettings where both have a field."""
 
-    seed: int = 0
-    width: int = 64
-    depth: int = 3
-    collocation: int = 256
-    sampling: str = "sobol"
     visited_fraction: float = 0.0
-    adam_steps_first: int = 2000
-    adam_steps: int = 300
-    pde_lbfgs_steps: int = 1000
-    learning_rate: float = 1e-3
-    max_iterations: int = 12
-    min_iterations: int = 2
-    value_tol: float = 1e-3
-    residual_tol: float = 5e-3
-    probe_points: int = 1024
 
 
 @dataclass(frozen=True)
-class FokkerPlanckSettings(_Settings):
+class FokkerPlanckSettings(_FitSettings):
     """The Fokker–Planck fits (hjb.solvers.density, time-dependent and stationary): a `width`×`depth` tanh network,
     `collocation` points (`sampling`), `adam_steps_first` Adam steps (`learning_rate`) and at most `pde_lbfgs_steps`
     L-BFGS. Log-densities span O(10) with sharp modes: a wider network and more points than an HJB value needs."""
 
-    seed: int = 0
     width: int = 48
-    depth: int = 3
     collocation: int = 1024
-    sampling: str = "sobol"
-    adam_steps_first: int = 2000
-    pde_lbfgs_steps: int = 1000
-    learning_rate: float = 1e-3
 
 
 # One default per solver, serving every case of its kind: HJB_SETTINGS for discounted policy iteration,
