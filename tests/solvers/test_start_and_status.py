@@ -55,15 +55,17 @@ def test_admissible_start_passes_and_its_ratio_is_small():
     check_start(problem, x)
     xt = torch.as_tensor(x)
     assert singular_ratio(problem, xt, problem.initial_policy(xt)) < 1e3
-    # The default start consumes c = 1e-8 (the reward's clamp) where k = 1 is the best nearby action:
-    # |r| ratio (1e-8)^{−2} / x^{−2} = 1e16·x², median over the points (the lower middle one, as torch's).
+    # The default start consumes c = 1e-8 (the reward's clamp) where k = 0.01 (a 1% move) is the best nearby action:
+    # |r| ratio (1e-8)^{−2} / (0.01x)^{−2} = 1e12·x², median over the points (the lower middle one, as torch's).
     zero = torch.zeros(len(x), 2, dtype=torch.float64)
-    expected = np.sort(1e16 * x[:, 0] ** 2)[(len(x) - 1) // 2]
+    expected = np.sort(1e12 * x[:, 0] ** 2)[(len(x) - 1) // 2]
     assert singular_ratio(plain_merton(), xt, zero) == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize("problem", [seed_lqr(), Merton()], ids=["lqr", "merton"])
+@pytest.mark.parametrize("problem", [seed_lqr(), Merton(), Merton(gamma=5.0, discount=0.04), Merton(gamma=10.0)],
+                         ids=["lqr", "merton", "merton_gamma5", "merton_gamma10"])
 def test_built_in_starts_are_admissible(problem):
+    """Merton's start k = ρ is admissible at any γ: its steep reward is not a singular one (γ = 5 was refused)."""
     check_start(problem, problem.domain.sample(128, "sobol", seed=0))
 
 
