@@ -39,6 +39,12 @@ def test_tiny_sweep_on_a_local_cluster_matches_the_solves_run_here(tmp_path):
         assert at["hjb_residual_rms"].item() == here["hjb_residual_rms"]
 
 
+def test_a_cell_whose_make_problem_raises_any_error_is_reported_in_its_cell(tmp_path):
+    path = write(tmp_path / "buggy.py", "def make_problem(gamma):\n    return {'gamma': gamma}['rho']\n")
+    result = solve_cell(str(path), path.read_text(), {"gamma": 2.0}, None, 5, None)
+    assert result["status"] == "failed" and result["error"] == "KeyError: 'rho'"
+
+
 def test_params_are_parsed_into_cells_last_name_fastest():
     params = parse_params(["gamma=2,3", "rho=0.04, 0.06"])
     assert params == {"gamma": [2, 3], "rho": [0.04, 0.06]}
