@@ -72,16 +72,13 @@ def _jobs(args, tasks: int) -> int:
 def _sweep(args) -> int:
     from pathlib import Path
 
-    from hjb.sweep.params import parse_params
+    from hjb.sweep.params import cells, parse_params
     from hjb.sweep.run import run_sweep
 
     params = parse_params(args.param)
-    cells = 1
-    for values in params.values():
-        cells *= len(values)
     out = Path(args.out) if args.out is not None else Path("runs") / "sweep" / Path(args.file).stem
     dataset, summary = run_sweep(args.file, params, out, seed=args.seed, points=args.points, times=args.times,
-                                 scheduler=args.scheduler, jobs=_jobs(args, cells), threads=args.threads,
+                                 scheduler=args.scheduler, jobs=_jobs(args, len(cells(params))), threads=args.threads,
                                  progress=not args.quiet)
     print(summary)
     print(f"wrote {out / 'sweep.nc'} and {out / 'summary.md'}")

@@ -9,7 +9,7 @@ import numpy as np
 
 from hjb.cluster.client import dask_client, map_in_order
 from hjb.errors import ProblemError
-from hjb.io.atomic import atomic_file
+from hjb.io.atomic import atomic_write_text
 from hjb.io.export import check_points, check_times, default_points, grid_points
 from hjb.io.pdefile import check_problem, check_settings, load_factory
 from hjb.progress import bar
@@ -66,6 +66,5 @@ def run_sweep(path: str | os.PathLike, params: dict[str, list], out_dir: str | o
     out.mkdir(parents=True, exist_ok=True)
     write_netcdf(dataset, out / "sweep.nc")
     summary = summary_table(params, results)
-    with atomic_file(out / "summary.md") as temp:
-        temp.write_text(summary + "\n", encoding="utf-8")
+    atomic_write_text(out / "summary.md", summary + "\n")
     return dataset, summary
