@@ -9,6 +9,7 @@ from hjb.errors import ProblemError, UnknownNameError
 from hjb.geometry.sampling import METHODS
 
 IMPROVEMENTS = ("auto", "greedy", "actor")
+PROFILES = ("auto", "none")
 POSITIVE_INTS = ("width", "depth", "collocation", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
                  "anchor_max_steps", "actor_width", "actor_depth", "max_iterations", "probe_points")
 NON_NEGATIVE_INTS = ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps",
@@ -43,6 +44,10 @@ def _check_fields(settings) -> None:
     if values.get("improvement", IMPROVEMENTS[0]) not in IMPROVEMENTS:
         raise UnknownNameError(
             f"unknown improvement {values['improvement']!r}; expected one of {', '.join(IMPROVEMENTS)}"
+        )
+    if values.get("output_profile", PROFILES[0]) not in PROFILES:
+        raise UnknownNameError(
+            f"unknown output_profile {values['output_profile']!r}; expected one of {', '.join(PROFILES)}"
         )
 
 
@@ -108,7 +113,11 @@ class SolverSettings(_IterationSettings):
     """Every knob of discounted (infinite-horizon) policy iteration; the defaults serve every problem (no
     per-problem tuning).
 
-    Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`.
+    Networks: critic `width`×`depth` tanh FNN; actor `actor_width`×`actor_depth`. V's output (`output_profile`):
+    auto, on a log box, V = offset + scale·m(x)·N with m the power law fitted to the first policy's |r|/ρ
+    (hjb.solvers.scales.power_profile), and every residual, anchor error and change of V is then measured against
+    V's local size scale·m(x) (a V spanning orders of magnitude, Merton's x^{1−γ}, is learnt to the same relative
+    accuracy everywhere); on a linear box, or with none, m ≡ 1 and the size is V's spread over the box.
     Evaluation: `collocation` points (`sampling`); Adam on the PDE alone (`adam_steps_first` in the
     first PI iteration, `adam_steps` later, `learning_rate`; then at most `pde_lbfgs_steps` L-BFGS, which stops
     once the PDE residual rms on the collocation points, relative to ρ·V's scale, is at most `fit_tol`, or when
@@ -163,6 +172,7 @@ class SolverSettings(_IterationSettings):
     anchor_weight: float = 0.1
     anchor_chi2: float = 4.0
     improvement: str = "auto"
+    output_profile: str = "auto"
     actor_width: int = 32
     actor_depth: int = 2
     actor_steps: int = 1500

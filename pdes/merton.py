@@ -39,7 +39,10 @@ class Merton(ControlProblem):
     """Merton's consumption–investment problem; state x = wealth > 0, action a = (π, k = c/x).
 
     Greedy action from V: π = −(μ − r_f) V′ / (σ² x V″), k = (V′)^{−1/γ} / x, clipped into the bounds.
-    Initial policy: π = 0, k = ρ (no risky position, consume at the discount rate).
+    Initial policy: π = 0, k = k₀ = (ρ − (1−γ) r_f)/γ, the optimal consumption without the risky asset (k₀ = ρ for
+    log utility). Its value is finite for every feasible (γ, ρ): the utility flow then decays at the rate
+    ρ − (1−γ)(r_f − k₀) = k₀ > 0. Consuming at k = ρ is not admissible once ρ + (γ−1)(r_f − ρ) ≤ 0
+    (γ = 3, ρ = 0.06 or γ = 5, ρ = 0.04: wealth shrinks at ρ − r_f while x^{1−γ} grows faster than e^{ρt}).
     """
 
     def __init__(
@@ -72,9 +75,16 @@ class Merton(ControlProblem):
             consumption = (a[:, 1:2] * x).clamp(min=1e-12)
             return consumption.pow(1.0 - gamma) / (1.0 - gamma)
 
+        riskless_consumption = (discount - (1.0 - gamma) * r_f) / gamma
+        if riskless_consumption <= 0:
+            raise ProblemError(
+                f"Merton's start k₀ = (ρ − (1−γ) r_f)/γ = {riskless_consumption:.6g} ≤ 0 has no finite value; "
+                "expected ρ > (1−γ)·r_f"
+            )
+
         def initial_policy(x):
             zeros = torch.zeros_like(x[:, :1])
-            return torch.cat([zeros, zeros + discount], dim=1)
+            return torch.cat([zeros, zeros + riskless_consumption], dim=1)
 
         def greedy_action(x, dV, d2V):
             dv, d2v = dV[:, :1], d2V[:, 0, :1]

@@ -1,7 +1,9 @@
 """The value network: a DeepXDE tanh FNN N_θ on inputs mapped onto [−1, 1] (space x on a Box, through log x on
 log boxes, or space-time (x, t) on a SpaceTime cylinder), with an output map that sets V's offset and scale.
 
-On a Box:       V(x) = offset + scale · N_θ(z(x)), offset trained, both following V's size (rescale).
+On a Box:       V(x) = offset + scale · m(x) · N_θ(z(x)), offset trained, both following V's size (rescale); m ≡ 1,
+                or on a log box optionally the power law m(x) = Π_j (x_j / c_j)^{b_j} (set_profile): a V that spans
+                orders of magnitude (Merton's x^{1−γ}) is then learnt relative to its local size.
 On a cylinder:  u(x, t) = h(x) + c·τ(t) · N_θ(z(x, t)) (or b(x, t) + c·τ·N_θ over a known base b = h at the fixed
                 time): a hard-wired initial (τ = t − t0) or terminal (τ = t1 − t) condition (FixedTime).
 """
@@ -42,15 +44,23 @@ class FixedTime:
 
 
 class _AffineOutput:
-    """(x, y) ↦ offset + scale·y with the offset and scale of `net`. An object and not a closure: a deep copy of the
-    network then reads its own offset and scale (a copied closure would keep reading the original's, so a frozen
-    greedy policy would follow every later rescale of the live critic)."""
+    """(x, y) ↦ offset + scale·m(x)·y with the offset, scale and profile m of `net`. An object and not a closure: a
+    deep copy of the network then reads its own offset and scale (a copied closure would keep reading the
+    original's, so a frozen greedy policy would follow every later rescale of the live critic)."""
 
     def __init__(self, net):
         self.net = net
 
     def __call__(self, x: Tensor, y: Tensor) -> Tensor:
-        return self.net.v_offset + self.net.v_scale * y
+        net = self.net
+        if net.v_profiled:
+            y = _power_law(x, net.v_power, net.v_centre) * y
+        return net.v_offset + net.v_scale * y
+
+
+def _power_law(x: Tensor, power: Tensor, centre: Tensor) -> Tensor:
+    """m(x) = exp(Σ_j b_j (log x_j − log c_j)) (n, 1) at x (n, d) > 0, in x's dtype."""
+    return torch.exp((torch.log(x) - torch.log(centre).to(x.dtype)) @ power.to(x.dtype).reshape(-1, 1))
 
 
 class _FixedTimeOutput:
@@ -103,6 +113,10 @@ class ValueNetwork:
         # only through ρV), and one parameter for it lets the optimisers move it directly.
         self.net.v_offset = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
         self.net.register_buffer("v_scale", torch.ones((), dtype=torch.float64))
+        # The profile's exponents b and centre c (set_profile); none (b = 0) until set.
+        self.net.register_buffer("v_power", torch.zeros(domain.dim, dtype=torch.float64))
+        self.net.register_buffer("v_centre", torch.ones(domain.dim, dtype=torch.float64))
+        self.net.v_profiled = False
         log = domain.scale == "log"
         lo, hi = (np.log(domain.lo), np.log(domain.hi)) if log else (domain.lo, domain.hi)
         self.net.apply_feature_transform(_input_map(lo, hi, log))
@@ -135,14 +149,44 @@ class ValueNetwork:
             net.v_offset.fill_(float(offset))
             net.v_scale.fill_(float(scale))
 
+    @property
+    def profiled(self) -> bool:
+        """True when V's output carries a power-law profile m(x) (set_profile)."""
+        return self.condition is None and bool(self.net.v_profiled)
+
+    def set_profile(self, power: np.ndarray, centre: np.ndarray) -> None:
+        """V = offset + scale · m(x) · N with m(x) = Π_j (x_j / c_j)^{b_j}, b = power (d,), c = centre (d,) > 0: set
+        on a fresh network (before training; it changes V), on a log box only."""
+        net = self._affine()
+        if self.box.scale != "log":
+            raise ProblemError("a power-law output profile needs a log-scale Box (x > 0)")
+        with torch.no_grad():
+            net.v_power.copy_(torch.as_tensor(np.asarray(power, dtype=float).reshape(-1)))
+            net.v_centre.copy_(torch.as_tensor(np.asarray(centre, dtype=float).reshape(-1)))
+        net.v_profiled = bool(torch.any(net.v_power != 0))
+
+    def profile(self, x: Tensor) -> Tensor:
+        """m(x) (n,) at x (n, d), detached float64: ones without a profile."""
+        xt = x.detach().to(torch.float64)
+        if not self.profiled:
+            return torch.ones(len(xt), dtype=torch.float64)
+        return _power_law(xt, self.net.v_power.detach(), self.net.v_centre.detach())[:, 0]
+
+    def magnitude(self, x: Tensor) -> Tensor:
+        """V's local size scale · m(x) (n,) at x (n, d), detached float64: the unit its errors are measured in."""
+        return self.scale * self.profile(x)
+
     def shift_level(self, delta: float) -> None:
         """V ← V + δ: the output offset only."""
         with torch.no_grad():
             self._affine().v_offset += delta
 
     def rescale(self, offset: float, scale: float) -> None:
-        """Change (offset, scale) to new values without changing V: the last layer absorbs the difference."""
+        """Change (offset, scale) to new values without changing V: the last layer absorbs the difference (with a
+        profile m only the scale can change: (offset − offset')/m is not in the last layer's span)."""
         net = self._affine()
+        if self.profiled and float(offset) != float(net.v_offset.detach()):
+            raise ProblemError("a profiled value network keeps its offset when rescaled; pass the current offset")
         with torch.no_grad():
             old_offset, old_scale = float(net.v_offset.detach()), self.scale
             last = net.linears[-1]
@@ -209,8 +253,14 @@ class ValueNetwork:
         return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
 
     def load_state(self, state: dict) -> None:
-        """Restore weights saved by state()."""
+        """Restore weights saved by state() (a Box network saved before profiles existed loads without one)."""
+        state = dict(state)
+        if self.condition is None:
+            state.setdefault("v_power", torch.zeros_like(self.net.v_power))
+            state.setdefault("v_centre", torch.ones_like(self.net.v_centre))
         self.net.load_state_dict(state)
+        if self.condition is None:
+            self.net.v_profiled = bool(torch.any(self.net.v_power != 0))
 
     def is_finite(self) -> bool:
         """True when every weight is finite."""

@@ -18,8 +18,9 @@ Tensor = torch.Tensor
 SINGULAR_RATIO = 1e6
 # Perturbations of each action component, in units of its bound width (or max(1, |α₀|) when unbounded): ±1% only.
 # A singular start (zero consumption) is left by orders of magnitude even by a 1% move, whereas a steep but regular
-# reward changes by a bounded factor: Merton's start k = ρ under γ = 5 gains a factor 5 from a 1% move and 6·10⁶ from
-# a move of the whole bound width, which had refused that admissible start.
+# reward changes by a bounded factor: Merton's consumption k = ρ under γ = 5 gains a factor 5 from a 1% move and 6·10⁶
+# from a move of the whole bound width, which had refused it as singular. (Whether a start's value is finite is the
+# problem's to declare: k = ρ has an infinite one there; Merton's start is the riskless optimum k₀.)
 STEPS = (-0.01, 0.01)
 
 

@@ -22,6 +22,7 @@ from hjb.solvers.anchors import (
     level_free_targets,
     level_shift,
     mean_misfit,
+    size_at,
 )
 from hjb.solvers.evaluation import evaluate_policy, probe_residual, solve_level
 
@@ -88,8 +89,9 @@ def evaluate_anchored(problem, critic, policy, collocation, anchor_x, probe, s, 
         "iteration": it,
         "pde_loss": result.pde_loss,
         "anchor_loss": float(np.mean(((critic.value(torch.as_tensor(anchor_x)).numpy() - estimate.mean)
-                                      / critic.scale) ** 2)),
-        "anchor_stderr": joint_stderr(estimate) / critic.scale,
+                                      / size_at(critic, anchor_x)) ** 2)),
+        "anchor_stderr": (float(np.sqrt(np.mean((estimate.stderr / size_at(critic, anchor_x)) ** 2)))
+                          if critic.profiled else joint_stderr(estimate) / critic.scale),
         "anchor_chi2": chi2,
         "anchored_phase": anchored,
         "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr),

@@ -10,9 +10,11 @@ standard error (documented in SolverSettings):
   Either way the anchors see what the evaluation PDE leaves free (Merton's x^λ± modes are martingales of a
   closed loop that does not contract in log x: only the discount hides them);
 - step dt = min(T/anchor_steps, COURANT/Lip(closed-loop drift)), at most anchor_max_steps steps;
-- every anchor is measured on V's scale (its spread over the box). Scales of their own, max(|Â_i|, 10⁻³·spread),
-  were tried for a V spanning orders of magnitude (Merton with γ = 3, x⁻² over [0.2, 12.5]): they made that
-  case no better (value error 2.9e-2 → 7.0e-2) and the seed cases worse (lqr1d_bounded 4.7e-4 → 2.4e-3);
+- every anchor is measured on V's size: its spread over the box, or with a power-law profile m (log boxes,
+  hjb.solvers.scales) its local size scale·m(x). Scales of their own, max(|Â_i|, 10⁻³·spread), were tried for a
+  V spanning orders of magnitude (Merton with γ = 3, x⁻² over [0.2, 12.5]) while the PDE fit still weighed every
+  point on the global spread: they made that case no better (value error 2.9e-2 → 7.0e-2) and the seed cases
+  worse (lqr1d_bounded 4.7e-4 → 2.4e-3);
 - paths: anchor_paths, then more (up to anchor_max_paths, re-sized up to RESIZES times from the last batch's se)
   for each anchor whose se exceeds precision × √n × V's scale, so that the standard error of the anchors' mean
   is at most precision × V's scale (the anchors pin a few modes and a level together) and no anchor is left
@@ -135,13 +137,14 @@ def estimate_anchors(
     mean, stderr = first.mean.copy(), first.stderr.copy()
     paths = np.full(len(x), s.anchor_paths)
     precision = s.anchor_stderr if precision is None else precision
-    target = precision * critic.scale * math.sqrt(len(x))  # each anchor's se: √n × that of the anchors' mean
+    # each anchor's se: √n × that of the anchors' mean, in units of V's (local) size
+    target = precision * size_at(critic, x) * math.sqrt(len(x))
     for _ in range(RESIZES):  # the se of few paths is itself noisy (heavy tails): size again from the larger sample
         short = ~(stderr <= target) & (paths < s.anchor_max_paths)
         if not np.all(np.isfinite(stderr)) or not short.any():
             break
         # Only the anchors short of the target, all with the path count the noisiest of them needs.
-        more = min(int(math.ceil(np.max(paths[short] * RESIZE_MARGIN * (stderr[short] / target) ** 2))),
+        more = min(int(math.ceil(np.max(paths[short] * RESIZE_MARGIN * (stderr[short] / target[short]) ** 2))),
                    s.anchor_max_paths)
         again = batch(x[short], more)
         mean[short], stderr[short], paths[short] = again.mean, again.stderr, more
@@ -163,9 +166,14 @@ def joint_stderr(estimate: MonteCarloEstimate) -> float:
     return float(np.sqrt(np.mean(estimate.stderr**2)))
 
 
+def size_at(critic: ValueNetwork, x: np.ndarray) -> np.ndarray:
+    """V's local size scale·m(x) (n,) at x (n, d) (its scale where there is no profile)."""
+    return critic.magnitude(torch.as_tensor(x)).numpy()
+
+
 def _floored_stderr(critic: ValueNetwork, anchors: Anchors, floor: float) -> np.ndarray:
-    """The anchors' standard errors (n,), at least floor × V's scale."""
-    return np.maximum(anchors.estimate.stderr, floor * critic.scale)
+    """The anchors' standard errors (n,), at least floor × V's (local) size."""
+    return np.maximum(anchors.estimate.stderr, floor * size_at(critic, anchors.x))
 
 
 def _misfit(critic: ValueNetwork, anchors: Anchors, floor: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -187,8 +195,16 @@ def disagreement(critic: ValueNetwork, anchors: Anchors, floor: float) -> float:
 def anchor_weights(critic: ValueNetwork, anchors: Anchors, floor: float) -> np.ndarray:
     """w_i ∝ 1/se_i² (n,), se ≥ floor × V's scale, with mean 1: the anchored phase's least squares then weighs each
     anchor by its precision (the χ² test's weighting), not a noisy anchor (far from the start's probable paths:
-    Merton's wealth at 12.5, se 13 times that at 0.2) as much as a precise one."""
-    inverse = 1.0 / _floored_stderr(critic, anchors, floor) ** 2
+    Merton's wealth at 12.5, se 13 times that at 0.2) as much as a precise one. With a profile m, the relative
+    precision (size_i/se_i)², mean 1, ÷ m_i²: each misfit then counts relative to V's local size."""
+    se = _floored_stderr(critic, anchors, floor)
+    if critic.profiled:
+        # Each misfit in units of V's local size scale·m_i (the fit divides by scale² only): w_i = p̂_i / m_i², with
+        # p̂_i ∝ (size_i/se_i)² the anchor's relative precision, mean 1.
+        size = size_at(critic, anchors.x)
+        precision = (size / se) ** 2
+        return precision / precision.mean() / (size / critic.scale) ** 2
+    inverse = 1.0 / se**2
     return inverse / inverse.mean()
 
 

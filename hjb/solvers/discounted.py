@@ -7,7 +7,6 @@ import copy
 import math
 
 import numpy as np
-import torch
 
 from hjb.errors import ProblemError
 from hjb.geometry.sampling import residual_weighted_pick
@@ -20,7 +19,7 @@ from hjb.solvers.anchored_evaluation import Carry, evaluate_anchored
 from hjb.solvers.improvement import actor_ascent
 from hjb.solvers.iteration import policy_iteration, seed_everything
 from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
-from hjb.solvers.scales import reward_scale, spread
+from hjb.solvers.scales import local_size, power_profile, reward_scale, value_size
 from hjb.solvers.solution import Solution
 from hjb.solvers.stopping import done, status
 
@@ -42,7 +41,7 @@ def solve(
 
 class DiscountedScheme:
     """The discounted problem's evaluation (anchored PINN), improvement (greedy or actor), measures (HJB residual
-    relative to ρ·V's spread on the probe set, changes of V and α) and stopping rule (hjb.solvers.stopping)."""
+    relative to ρ·V's size on the probe set, changes of V and α) and stopping rule (hjb.solvers.stopping)."""
 
     def __init__(self, problem: ControlProblem, s: SolverSettings, progress: Progress):
         self.noise_dim = problem.check_shapes()
@@ -61,23 +60,25 @@ class DiscountedScheme:
         self.previous, self.carry = None, Carry()
 
     def initial_policy(self) -> InitialPolicy:
-        """α_0: the problem's initial policy; V's output scale starts from r(x, α_0)/ρ."""
+        """α_0: the problem's initial policy; V's output scale (and on a log box its profile) starts from r(x, α_0)/ρ."""
         policy = InitialPolicy(self.problem)
-        self.critic.set_output_scale(*reward_scale(self.problem, policy, self.collocation))
+        if self.s.output_profile == "auto" and self.problem.domain.scale == "log":
+            self.critic.set_profile(*power_profile(self.problem, policy, self.collocation))
+        self.critic.set_output_scale(*reward_scale(self.problem, policy, self.collocation, self.critic))
         return policy
 
     def solution(self, policy, history: list[dict], status: str) -> Solution:
         return Solution(self.problem, self.critic, policy, history, self.s, status=status)
 
     def evaluate(self, it: int, policy, history: list[dict]) -> dict:
-        """V^{α_k}: rescale to V's spread (after the first iteration), then the anchored evaluation."""
+        """V^{α_k}: rescale to V's size (after the first iteration), then the anchored evaluation."""
         critic = self.critic
 
         def partial(status: str) -> Solution:
             return self.solution(policy, history, status)
 
-        if it > 0:  # the scale follows V's spread, so the losses stay relative to the V being learned
-            critic.rescale(*spread(critic.value(torch.as_tensor(self.collocation, dtype=torch.float64)).numpy()))
+        if it > 0:  # the scale follows V's size, so the losses stay relative to the V being learned
+            critic.rescale(*value_size(critic, self.collocation))
         return evaluate_anchored(self.problem, critic, policy, self.collocation, self.anchor_x, self.probe, self.s, it,
                                  self.noise_dim, self.progress, partial, self.carry)
 
@@ -91,17 +92,20 @@ class DiscountedScheme:
         return copy.deepcopy(self.actor)
 
     def measure(self, it: int, policy, history: list[dict]) -> dict:
-        """HJB residual at the improved action on the probe set, relative to ρ·(the spread of V there), and the
-        relative change of V and α since the last iteration."""
+        """HJB residual at the improved action on the probe set, relative to ρ·(V's size there: its spread, or with a
+        profile its local size), and the relative change of V (in units of that size) and α since the last
+        iteration."""
         solution = self.solution(policy, history, "running")
         value, action = solution.value(self.probe), solution.action(self.probe)
-        residual = solution.hjb_residual(self.probe) / (self.problem.discount * spread(value)[1])
+        size = local_size(self.critic, self.probe, value)
+        residual = solution.hjb_residual(self.probe) / (self.problem.discount * size)
         record = {"hjb_residual_rms": float(np.sqrt(np.mean(residual**2))),
                   "hjb_residual_max": float(np.max(np.abs(residual))), "value_change": math.inf,
                   "policy_change": math.inf}
         if self.previous is not None:
             before_value, before_action = self.previous
-            record["value_change"] = float(np.linalg.norm(value - before_value) / np.linalg.norm(value))
+            unit = size / np.max(size)  # 1 without a profile
+            record["value_change"] = float(np.linalg.norm((value - before_value) / unit) / np.linalg.norm(value / unit))
             record["policy_change"] = float(np.linalg.norm(action - before_action)
                                             / max(np.linalg.norm(action), 1e-300))
         self.previous = value, action

@@ -30,7 +30,8 @@ class EvaluationResult:
 
 
 class FrozenActions:
-    """α at the collocation tensor DeepXDE passes at every step (x (n, d) or space-time (n, d + 1)), computed once per point set."""
+    """α (or any fixed function of x) at the collocation tensor DeepXDE passes at every step (x (n, d) or space-time
+    (n, d + 1)), computed once per point set."""
 
     def __init__(self, policy):
         self.policy, self._x, self._a = policy, None, None
@@ -58,14 +59,15 @@ def weighted_point_set_bc(points: np.ndarray, values: np.ndarray, weights: np.nd
     return bc
 
 
-def evaluation_pde(problem: ControlProblem, policy, scale: float):
-    """DeepXDE residual (x, V) ↦ (ρV − r − L^α V) / (ρ·scale) for the fixed policy α."""
+def evaluation_pde(problem: ControlProblem, policy, critic: ValueNetwork):
+    """DeepXDE residual (x, V) ↦ (ρV − r − L^α V) / (ρ·size) for the fixed policy α, size = the critic's scale, or
+    with a profile its local size scale·m(x)."""
     actions = FrozenActions(policy)
-    norm = problem.discount * scale
+    norms = FrozenActions(lambda x: problem.discount * critic.magnitude(x)[:, None].to(x.dtype))
 
     def pde(x, V):
         dV, d2V = value_derivatives(V, x)
-        return evaluation_residual(problem, x, V, dV, d2V, actions(x)) / norm
+        return evaluation_residual(problem, x, V, dV, d2V, actions(x)) / norms(x)
 
     return pde
 
@@ -121,7 +123,7 @@ def evaluate_policy(
             on_chunk(steps, *last["losses"])
 
     try:
-        _, steps = train_pinn(critic, critic.box.to_deepxde(), evaluation_pde(problem, policy, scale), collocation,
+        _, steps = train_pinn(critic, critic.box.to_deepxde(), evaluation_pde(problem, policy, critic), collocation,
                               (bc,), adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=learning_rate,
                               iteration=0, loss_weights=weights, on_chunk=reported, chunk=chunk,
                               loss_target=None if fit_tol is None else fit_tol**2)
@@ -132,24 +134,31 @@ def evaluate_policy(
 
 
 def probe_residual(problem: ControlProblem, critic: ValueNetwork, policy, x: np.ndarray) -> float:
-    """rms over x (n, d) of the evaluation residual ρV − r − L^α V of the critic, ÷ (ρ·V's scale): the fit's error on
-    points it was not trained on."""
+    """rms over x (n, d) of the evaluation residual ρV − r − L^α V of the critic, ÷ (ρ·V's scale, or its local size
+    with a profile): the fit's error on points it was not trained on."""
     xt = torch.as_tensor(x, dtype=torch.float64)
     V, dV, d2V = critic.derivatives(xt)
     with torch.no_grad():
         residual = evaluation_residual(problem, xt, V, dV, d2V, policy(xt))
+    if critic.profiled:
+        return float(torch.sqrt(torch.mean((residual[:, 0] / critic.magnitude(xt)) ** 2))) / problem.discount
     return float(torch.sqrt(torch.mean(residual**2))) / (problem.discount * critic.scale)
 
 
 def solve_level(problem: ControlProblem, critic: ValueNetwork, policy, collocation: np.ndarray) -> float:
     """Shift V by δ = −mean(R)/ρ, the constant minimising mean(R + ρδ)² over the collocation points (n, d), R the
-    evaluation residual. The level enters the residual only through ρV, the stiffest direction for the
+    evaluation residual (with a profile m, mean((R + ρδ)/m)²: δ = −Σ R/m² / (ρ Σ 1/m²), the fit's own weighting). The level enters the residual only through ρV, the stiffest direction for the
     optimisers, and the PDE fixes it (ρ > 0: a constant is never a free mode); the anchors overrule it only where
     they disagree with it beyond their standard errors (hjb.solvers.anchors.level_shift). Returns δ."""
     x = torch.as_tensor(collocation, dtype=torch.float64)
     V, dV, d2V = critic.derivatives(x)
     with torch.no_grad():
-        mean_residual = float(evaluation_residual(problem, x, V, dV, d2V, policy(x)).mean())
+        residual = evaluation_residual(problem, x, V, dV, d2V, policy(x))
+    if critic.profiled:
+        weights = critic.profile(x) ** -2
+        mean_residual = float(torch.sum(weights * residual[:, 0]) / torch.sum(weights))
+    else:
+        mean_residual = float(residual.mean())
     shift = -mean_residual / problem.discount
     critic.shift_level(shift)
     return shift

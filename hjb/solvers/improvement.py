@@ -25,7 +25,8 @@ def actor_ascent(
     was 2.4% off at the box's edge after 1500 steps); returns the final mean Q·ρ/scale."""
     x = torch.as_tensor(points, dtype=torch.float64)
     _, dV, d2V = critic.derivatives(x)
-    norm = problem.discount * critic.scale
+    # Q relative to V's size (local with a profile, so that each point's ascent counts alike).
+    norm = problem.discount * critic.magnitude(x)[:, None]
 
     def loss() -> torch.Tensor:
         return -(hamiltonian(problem, x, actor.action(x), dV, d2V) / norm).mean()

@@ -297,10 +297,16 @@ def test_merton_greedy_is_clipped_into_the_bounds():
     assert raw[0, 0] == pytest.approx(0.05 * 10.0 / (0.04 * 1.0 * 2e-6), rel=1e-6)
 
 
+def test_merton_refuses_a_start_without_a_finite_value():
+    with pytest.raises(ProblemError, match="k₀"):
+        Merton(r_f=-0.05, gamma=3.0, discount=0.04)
+
+
 def test_merton_initial_policy_and_shapes():
     problem = Merton()
     x = _t([[0.7], [2.0], [4.5]])
-    np.testing.assert_allclose(problem.initial_policy(x).numpy(), [[0.0, 0.05]] * 3)
+    # π = 0 and the riskless optimum k₀ = (ρ − (1−γ) r_f)/γ = (0.05 + 0.03)/2
+    np.testing.assert_allclose(problem.initial_policy(x).numpy(), [[0.0, 0.04]] * 3, rtol=1e-15)
     assert problem.check_shapes() == 1
     assert seed_lqr().check_shapes() == 1
     assert _lqr_5d().check_shapes() == 3

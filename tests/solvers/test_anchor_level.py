@@ -19,7 +19,7 @@ K = 0.9 * P
 class _ShiftedValue:
     """The exact V⁰ of the seed LQR under a ≡ 0, off by the constant `level`; the critic's interface."""
 
-    scale = 1.0
+    scale, profiled = 1.0, False
 
     def __init__(self, level: float):
         self.level = level
@@ -29,6 +29,9 @@ class _ShiftedValue:
 
     def value_derivatives(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return -2 * P * x.to(torch.float64), torch.full((len(x), 1, 1), -2 * P, dtype=torch.float64)
+
+    def magnitude(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(x),), self.scale, dtype=torch.float64)
 
     def single_precision(self):
         return self

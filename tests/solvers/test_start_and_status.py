@@ -65,7 +65,7 @@ def test_admissible_start_passes_and_its_ratio_is_small():
 @pytest.mark.parametrize("problem", [seed_lqr(), Merton(), Merton(gamma=5.0, discount=0.04), Merton(gamma=10.0)],
                          ids=["lqr", "merton", "merton_gamma5", "merton_gamma10"])
 def test_built_in_starts_are_admissible(problem):
-    """Merton's start k = ρ is admissible at any γ: its steep reward is not a singular one (γ = 5 was refused)."""
+    """Merton's start (π = 0, k₀) passes at any γ: its steep reward is not a singular one (γ = 5 was refused)."""
     check_start(problem, problem.domain.sample(128, "sobol", seed=0))
 
 
