@@ -12,7 +12,7 @@ import numpy as np
 from hjb.geometry.box import Box
 from hjb.pdes.lqr import StochasticLQR
 from hjb.settings import FokkerPlanckSettings, SolverSettings
-from hjb.validation.cases import check_tolerances, passed
+from hjb.validation.cases import check_tolerances, fit_seconds, passed
 from hjb.validation.gaussian import GaussianLaw, gaussian_marginal, stationary_covariance
 from hjb.validation.metrics import rel_l2
 
@@ -57,9 +57,9 @@ class FokkerPlanckCase:
         check_tolerances(self.name, self.tolerances, METRICS)
 
     def cost(self) -> float:
-        """Collocation points × (d + 1) × width: one fit, on the scale of ValidationCase.cost (≈ 1 s per 10³)."""
+        """≈ seconds on one core: one fit on (x, t) (fit_seconds)."""
         s = self.settings
-        return s.collocation * (self.box.dim + 1) * s.width
+        return fit_seconds(s.collocation, self.box.dim + 1, s.width, s)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, kind, box, horizon, times, tolerances."""
@@ -118,9 +118,9 @@ class StationaryLawCase:
         check_tolerances(self.name, self.tolerances, METRICS)
 
     def cost(self) -> float:
-        """HJB solve (collocation × d × width × PI iterations) plus the density solve (one fit)."""
+        """≈ seconds on one core: the HJB solve plus the stationary density fit (fit_seconds)."""
         h, f, d = self.hjb_settings, self.fp_settings, self.box.dim
-        return h.collocation * d * h.width * h.max_iterations + f.collocation * d * f.width
+        return fit_seconds(h.collocation, d, h.width, h) + fit_seconds(f.collocation, d, f.width, f)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, kind, box, tolerances."""

@@ -16,7 +16,7 @@ import torch
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.noising import VPNoising
 from hjb.settings import FiniteHorizonSettings
-from hjb.validation.cases import check_tolerances, passed
+from hjb.validation.cases import check_tolerances, fit_seconds, passed
 from hjb.validation.metrics import rel_l2
 
 METRICS = ("log_density_rel_l2", "score_rel_l2", "energy_ratio", "identity_abs_z")
@@ -111,12 +111,13 @@ class DiffusionCase:
         check_tolerances(self.name, self.tolerances, METRICS)
 
     def cost(self) -> float:
-        """PINNs (collocation × (d + 1) × width × PI iterations each), DSM (≈ steps/10) and the samples-PINN's
-        sampler (samples × train_samples × sampler_steps kernels; ≈ 1e5 per unit, as measured on mixture1d)."""
+        """≈ seconds on one core: the PINNs (fit_seconds on (x, t), each), DSM (≈ 32 s per 2·10⁴ steps) and the
+        samples-PINN's kernel-density sampler (samples × train_samples × sampler_steps kernels, ≈ 3.4·10⁸ a
+        second, as measured on mixture1d)."""
         s = self.settings
-        pinn = s.collocation * (len(self.identity_x) + 1) * s.width * s.max_iterations
-        kde = self.samples * self.train_samples * self.sampler_steps / 1e5
-        return pinn + (self.dsm_steps / 10 + pinn + kde if self.baselines else 0.0)
+        pinn = fit_seconds(s.collocation, len(self.identity_x) + 1, s.width, s)
+        kde = self.samples * self.train_samples * self.sampler_steps / 3.4e8
+        return pinn + (self.dsm_steps * 1.6e-3 + pinn + kde if self.baselines else 0.0)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, kind, data law, noising, times, tolerances."""
