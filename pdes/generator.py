@@ -1,4 +1,6 @@
-"""The controlled generator L^a V = ∇V·f + ½ Tr(ΣΣᵀ ∇²V), written once for every PDE and solver."""
+"""The controlled generator L^a V = ∇V·f + ½ Tr(ΣΣᵀ ∇²V), written once for every PDE and solver; its curvature
+term also without the full Hessian: exactly along Σ's k columns (k reverse passes instead of d), or by an unbiased
+randomised (Hutchinson) estimate."""
 from __future__ import annotations
 
 import torch
@@ -45,3 +47,28 @@ def space_time_derivatives(
     if not create_graph:
         dVdt, dV = dVdt.detach(), dV.detach()
     return dVdt, dV, torch.stack(rows, dim=1)
+
+
+def directional_curvature(dV: torch.Tensor, x: torch.Tensor, directions: torch.Tensor, *,
+                          create_graph: bool = True) -> torch.Tensor:
+    """Σ_j v_jᵀ ∇²V v_j (n, 1) from ∇V (n, d) (with its graph to x (n, d)) along the columns v_j of directions
+    (n, d, k), held constant: one reverse pass of ∇V·v_j per column, so k passes where the Hessian takes d. With
+    directions = Σ it is Tr(ΣΣᵀ∇²V) exactly."""
+    directions = directions.detach()
+    total = torch.zeros(x.shape[0], 1, dtype=dV.dtype, device=dV.device)
+    for j in range(directions.shape[-1]):
+        v = directions[:, :, j]
+        hv = torch.autograd.grad((dV * v).sum(), x, create_graph=create_graph, retain_graph=True)[0]
+        total = total + (hv * v).sum(dim=-1, keepdim=True)
+    return total
+
+
+def hutchinson_curvature(dV: torch.Tensor, x: torch.Tensor, diffusion: torch.Tensor, probes: int,
+                         generator: torch.Generator | None = None, *, create_graph: bool = True) -> torch.Tensor:
+    """An unbiased estimate (n, 1) of Tr(ΣΣᵀ∇²V): the mean over `probes` Rademacher vectors z (n, k) of
+    (Σz)ᵀ∇²V(Σz), one reverse pass each whatever d and k (E zzᵀ = I). Its variance is 2Σ_{i≠j} (ΣᵀHΣ)_ij² / probes
+    (none for k = 1). A loss built from it needs two independent estimates (mean R₁R₂), because the square of one
+    is biased by its variance."""
+    n, _, k = diffusion.shape
+    signs = torch.randint(0, 2, (n, k, probes), generator=generator, dtype=torch.int64).to(diffusion.dtype) * 2 - 1
+    return directional_curvature(dV, x, diffusion.detach() @ signs, create_graph=create_graph) / probes
