@@ -23,11 +23,22 @@ def value_derivatives(
     return dV, d2V
 
 
+# Up to this dimension the residuals take the full Hessian (d reverse passes; the cases up to 3-D keep their numbers
+# bit for bit); above it the curvature is taken along Σ's k columns (directional_curvature).
+FULL_HESSIAN_MAX_DIM = 3
+
+
 def generator(
-    dV: torch.Tensor, d2V: torch.Tensor, drift: torch.Tensor, diffusion: torch.Tensor
+    dV: torch.Tensor, d2V: torch.Tensor | None, drift: torch.Tensor, diffusion: torch.Tensor,
+    x: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """L^a V (n, 1) = ∇V·f + ½ Σ_ij (ΣΣᵀ)_ij ∂_ij V from ∇V (n, d), ∇²V (n, d, d), f (n, d), Σ (n, d, k)."""
+    """L^a V (n, 1) = ∇V·f + ½ Σ_ij (ΣΣᵀ)_ij ∂_ij V from ∇V (n, d), ∇²V (n, d, d), f (n, d), Σ (n, d, k); with
+    d2V None, ½ Tr(ΣΣᵀ∇²V) along Σ's columns from ∇V's graph to x (n, d) (directional_curvature)."""
     transport = (dV * drift).sum(dim=-1, keepdim=True)
+    if d2V is None:
+        if x is None:
+            raise ValueError("generator without ∇²V needs the points x that ∇V was taken at")
+        return transport + 0.5 * directional_curvature(dV, x, diffusion)
     covariance = diffusion @ diffusion.transpose(-1, -2)
     curvature = 0.5 * (covariance * d2V).sum(dim=(-2, -1)).unsqueeze(-1)
     return transport + curvature

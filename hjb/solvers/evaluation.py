@@ -12,7 +12,7 @@ from hjb.backend import dde
 from hjb.errors import TrainingDivergedError
 from hjb.nn.pinn_fit import train_pinn
 from hjb.nn.value_network import ValueNetwork
-from hjb.pdes.generator import value_derivatives
+from hjb.pdes.generator import FULL_HESSIAN_MAX_DIM, value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import evaluation_residual, hjb_residual
 
@@ -66,7 +66,8 @@ def evaluation_pde(problem: ControlProblem, policy, critic: ValueNetwork):
     norms = FrozenActions(lambda x: problem.discount * critic.magnitude(x)[:, None].to(x.dtype))
 
     def pde(x, V):
-        dV, d2V = value_derivatives(V, x)
+        # Above FULL_HESSIAN_MAX_DIM the curvature is taken along Σ's k columns, not from the d-row Hessian.
+        dV, d2V = value_derivatives(V, x, hessian=x.shape[1] <= FULL_HESSIAN_MAX_DIM)
         return evaluation_residual(problem, x, V, dV, d2V, actions(x)) / norms(x)
 
     return pde

@@ -65,3 +65,34 @@ def test_hutchinson_mean_is_within_its_standard_error():
     mean, stderr = draws.mean(dim=1), draws.std(dim=1) / 20.0
     assert torch.all(stderr > 0)
     assert torch.all((mean - exact).abs() <= 4 * stderr)
+
+
+def test_the_5d_evaluation_residual_takes_the_curvature_along_sigma_and_equals_the_full_hessian_form():
+    """Above FULL_HESSIAN_MAX_DIM (5-D LQR, Σ with k = 3 columns) the training residual skips the Hessian and
+    agrees with the full-Hessian residual to rounding."""
+    import numpy as np
+
+    from hjb.geometry import Box
+    from hjb.nn.value_network import ValueNetwork
+    from hjb.pdes import StochasticLQR
+    from hjb.pdes.generator import FULL_HESSIAN_MAX_DIM
+    from hjb.pdes.residuals import evaluation_residual
+    from hjb.solvers.evaluation import evaluation_pde
+    from hjb.solvers.policies import InitialPolicy
+
+    rng = np.random.default_rng(7)
+    problem = StochasticLQR(A=rng.normal(size=(5, 5)) / np.sqrt(5) - 0.5 * np.eye(5), B=rng.normal(size=(5, 2)),
+                            Q=np.eye(5), R=np.eye(2), D=0.3 * rng.normal(size=(5, 3)), discount=0.2,
+                            domain=Box([-2.0] * 5, [2.0] * 5))
+    assert problem.state_dim > FULL_HESSIAN_MAX_DIM
+    torch.manual_seed(0)
+    critic = ValueNetwork(problem.domain, 16, 2)
+    critic.set_output_scale(-1.0, 2.0)
+    policy = InitialPolicy(problem)
+    x = torch.as_tensor(problem.domain.sample(32, "sobol", seed=0)).requires_grad_(True)
+    V = critic.net(x)
+    got = evaluation_pde(problem, policy, critic)(x, V)
+    dV, d2V = value_derivatives(V, x)
+    expected = evaluation_residual(problem, x, V, dV, d2V, policy(x)) / (problem.discount * 2.0)
+    assert d2V.shape == (32, 5, 5)
+    torch.testing.assert_close(got, expected, rtol=1e-11, atol=1e-12)
