@@ -148,9 +148,10 @@ def probe_residual(problem: ControlProblem, critic: ValueNetwork, policy, x: np.
 
 def solve_level(problem: ControlProblem, critic: ValueNetwork, policy, collocation: np.ndarray) -> float:
     """Shift V by δ = −mean(R)/ρ, the constant minimising mean(R + ρδ)² over the collocation points (n, d), R the
-    evaluation residual (with a profile m, mean((R + ρδ)/m)²: δ = −Σ R/m² / (ρ Σ 1/m²), the fit's own weighting). The level enters the residual only through ρV, the stiffest direction for the
-    optimisers, and the PDE fixes it (ρ > 0: a constant is never a free mode); the anchors overrule it only where
-    they disagree with it beyond their standard errors (hjb.solvers.anchors.level_shift). Returns δ."""
+    evaluation residual (with a profile m, mean((R + ρδ)/m)²: δ = −Σ R/m² / (ρ Σ 1/m²), the fit's own weighting).
+    The level enters the residual only through ρV, the stiffest direction for the optimisers, and the PDE fixes it
+    (ρ > 0: a constant is never a free mode); the anchors overrule it only where they disagree with it beyond their
+    standard errors (hjb.solvers.anchors.level_shift). Returns δ."""
     x = torch.as_tensor(collocation, dtype=torch.float64)
     V, dV, d2V = critic.derivatives(x)
     with torch.no_grad():
