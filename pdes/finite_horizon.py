@@ -14,7 +14,7 @@ from hjb.errors import ProblemError, ShapeError, positive_int
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.io.jsonio import plain
-from hjb.pdes.generator import generator
+from hjb.pdes.generator import generator, needs_hessian, space_time_derivatives
 
 Tensor = torch.Tensor
 TimedFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -23,8 +23,9 @@ TimedFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 class FiniteHorizonProblem:
     """drift(x, a, t) -> (n, d), diffusion(x, a, t) -> (n, d, k), reward(x, a, t) -> (n, 1), terminal(x) -> (n, 1)
     for x (n, d), a (n, m), t (n, 1), on box × [0, horizon]. Optional greedy_action(x, t, ∇V, ∇²V) -> (n, m),
-    the closed-form argmax_a {r + L^a V}, initial_policy(x, t) -> (n, m) (default a ≡ 0), and base(x, t) -> (n, 1),
-    a known guess b of V with b(·, T) = g that the value network builds on: V = b + (T − t)·c·N_θ (default b = g)."""
+    the closed-form argmax_a {r + L^a V} (greedy_uses_hessian=False when it ignores ∇²V, which is then None above
+    3-D), initial_policy(x, t) -> (n, m) (default a ≡ 0), and base(x, t) -> (n, 1), a known guess b of V with
+    b(·, T) = g that the value network builds on: V = b + (T − t)·c·N_θ (default b = g)."""
 
     def __init__(
         self,
@@ -38,6 +39,7 @@ class FiniteHorizonProblem:
         domain: Box,
         action_dim: int,
         greedy_action: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor] | None = None,
+        greedy_uses_hessian: bool = True,
         initial_policy: Callable[[Tensor, Tensor], Tensor] | None = None,
         base: Callable[[Tensor, Tensor], Tensor] | None = None,
         parameters: Mapping[str, Any] | None = None,
@@ -61,6 +63,7 @@ class FiniteHorizonProblem:
         self.horizon, self.action_dim = T, int(action_dim)
         self.domain = SpaceTime(domain, T)
         self.greedy_action, self._initial_policy, self.base = greedy_action, initial_policy, base
+        self.greedy_uses_hessian = bool(greedy_uses_hessian)
         self.parameters = dict(parameters or {})
 
     @property
@@ -112,18 +115,38 @@ class FiniteHorizonProblem:
         return int(sigma.shape[2])
 
 
-def finite_horizon_hamiltonian(problem: FiniteHorizonProblem, x: Tensor, t: Tensor, a: Tensor, dV: Tensor, d2V: Tensor) -> Tensor:
-    """r(x, a, t) + L^a V (n, 1) for x (n, d), t (n, 1), a (n, m), ∇V (n, d), ∇²V (n, d, d)."""
-    return problem.reward(x, a, t) + generator(dV, d2V, problem.drift(x, a, t), problem.diffusion(x, a, t))
+def finite_horizon_hamiltonian(problem: FiniteHorizonProblem, x: Tensor, t: Tensor, a: Tensor, dV: Tensor,
+                               d2V: Tensor | None, graph_to: Tensor | None = None) -> Tensor:
+    """r(x, a, t) + L^a V (n, 1) for x (n, d), t (n, 1), a (n, m), ∇V (n, d), ∇²V (n, d, d) (or None: the curvature
+    along Σ's columns from ∇V's graph to graph_to, the space-time points (n, d + 1))."""
+    return problem.reward(x, a, t) + generator(dV, d2V, problem.drift(x, a, t), problem.diffusion(x, a, t), graph_to)
 
 
 def finite_horizon_residual(
-    problem: FiniteHorizonProblem, x: Tensor, t: Tensor, dVdt: Tensor, dV: Tensor, d2V: Tensor, a: Tensor | None = None
+    problem: FiniteHorizonProblem, x: Tensor, t: Tensor, dVdt: Tensor, dV: Tensor, d2V: Tensor | None,
+    a: Tensor | None = None, graph_to: Tensor | None = None,
 ) -> Tensor:
     """∂_t V + r + L^a V (n, 1): the evaluation residual for a fixed a (n, m), the HJB residual
-    ∂_t V + max_a {r + L^a V} when a is None (the problem's closed-form greedy action)."""
+    ∂_t V + max_a {r + L^a V} when a is None (the problem's closed-form greedy action); d2V None: see
+    finite_horizon_hamiltonian."""
     if a is None:
         if problem.greedy_action is None:
             raise ProblemError(f"problem {problem.name!r} declares no greedy_action; pass the maximising action instead")
         a = problem.greedy_action(x, t, dV, d2V)
-    return dVdt + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V)
+    return dVdt + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V, graph_to)
+
+
+def finite_horizon_residual_at(problem: FiniteHorizonProblem, value, xt: Tensor) -> Tensor:
+    """Detached HJB residual ∂_t V + max_a {r + L^a V} (n, 1) of value: (n, d + 1) -> (n, 1) at space-time points
+    xt (n, d + 1), float64, at the closed-form greedy action; ∇²V only where needs_hessian."""
+    d = problem.state_dim
+    hessian = needs_hessian(d, problem.greedy_uses_hessian)
+    with torch.enable_grad():
+        xg = xt.detach().clone().requires_grad_(True)
+        dVdt, dV, d2V = space_time_derivatives(value(xg), xg, create_graph=False, hessian=hessian)
+        x, t = xg[:, :d].detach(), xg[:, d:].detach()
+        if hessian:
+            with torch.no_grad():
+                return finite_horizon_residual(problem, x, t, dVdt.detach(), dV.detach(), d2V)
+        a = problem.greedy_action(x, t, dV.detach(), None) if problem.greedy_action is not None else None
+        return finite_horizon_residual(problem, x, t, dVdt, dV, None, a, graph_to=xg).detach()

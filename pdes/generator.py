@@ -28,6 +28,11 @@ def value_derivatives(
 FULL_HESSIAN_MAX_DIM = 3
 
 
+def needs_hessian(d: int, greedy_uses_hessian: bool = False) -> bool:
+    """Whether ∇²V is formed in d dimensions: up to FULL_HESSIAN_MAX_DIM, or for a greedy action that reads it."""
+    return d <= FULL_HESSIAN_MAX_DIM or greedy_uses_hessian
+
+
 def generator(
     dV: torch.Tensor, d2V: torch.Tensor | None, drift: torch.Tensor, diffusion: torch.Tensor,
     x: torch.Tensor | None = None,
@@ -45,11 +50,14 @@ def generator(
 
 
 def space_time_derivatives(
-    V: torch.Tensor, xt: torch.Tensor, *, create_graph: bool = True
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """∂_t V (n, 1), ∇_x V (n, d), ∇_x²V (n, d, d) of V (n, 1) at space-time points xt (n, d + 1), time last."""
+    V: torch.Tensor, xt: torch.Tensor, *, create_graph: bool = True, hessian: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """∂_t V (n, 1), ∇_x V (n, d), ∇_x²V (n, d, d) of V (n, 1) at space-time points xt (n, d + 1), time last; with
+    hessian=False ∇²V is None and ∇_x V keeps its graph to xt (for directional_curvature)."""
     d = xt.shape[1] - 1
     grad = torch.autograd.grad(V.sum(), xt, create_graph=True)[0]
+    if not hessian:
+        return grad[:, d:], grad[:, :d], None
     rows = [
         torch.autograd.grad(grad[:, i].sum(), xt, create_graph=create_graph, retain_graph=True)[0][:, :d]
         for i in range(d)
@@ -62,14 +70,15 @@ def space_time_derivatives(
 
 def directional_curvature(dV: torch.Tensor, x: torch.Tensor, directions: torch.Tensor, *,
                           create_graph: bool = True) -> torch.Tensor:
-    """Σ_j v_jᵀ ∇²V v_j (n, 1) from ∇V (n, d) (with its graph to x (n, d)) along the columns v_j of directions
-    (n, d, k), held constant: one reverse pass of ∇V·v_j per column, so k passes where the Hessian takes d. With
-    directions = Σ it is Tr(ΣΣᵀ∇²V) exactly."""
+    """Σ_j v_jᵀ ∇²V v_j (n, 1) from ∇V (n, d) (with its graph to x (n, d), or to space-time points (n, d + 1), time
+    last) along the columns v_j of directions (n, d, k), held constant: one reverse pass of ∇V·v_j per column, so k
+    passes where the Hessian takes d. With directions = Σ it is Tr(ΣΣᵀ∇²V) exactly."""
     directions = directions.detach()
+    d = dV.shape[1]
     total = torch.zeros(x.shape[0], 1, dtype=dV.dtype, device=dV.device)
     for j in range(directions.shape[-1]):
         v = directions[:, :, j]
-        hv = torch.autograd.grad((dV * v).sum(), x, create_graph=create_graph, retain_graph=True)[0]
+        hv = torch.autograd.grad((dV * v).sum(), x, create_graph=create_graph, retain_graph=True)[0][:, :d]
         total = total + (hv * v).sum(dim=-1, keepdim=True)
     return total
 

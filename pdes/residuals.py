@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from hjb.errors import ProblemError
-from hjb.pdes.generator import generator
+from hjb.pdes.generator import generator, needs_hessian, value_derivatives
 from hjb.pdes.problem import ControlProblem
 
 Tensor = torch.Tensor
@@ -38,3 +38,19 @@ def hjb_residual(
     if a is None:
         a = greedy(problem, x, dV, d2V)
     return evaluation_residual(problem, x, V, dV, d2V, a)
+
+
+def residual_at(problem: ControlProblem, value, x: Tensor, a: Tensor | None = None) -> Tensor:
+    """Detached ρV − r − L^a V (n, 1) of value: (n, d) -> (n, 1) at x (n, d), float64, at a (n, m) or, when None, the
+    closed-form greedy action; ∇²V only where needs_hessian, else the curvature along Σ's columns."""
+    hessian = needs_hessian(x.shape[1], a is None and problem.greedy_action is not None and problem.greedy_uses_hessian)
+    with torch.enable_grad():
+        xg = x.detach().clone().requires_grad_(True)
+        V = value(xg)
+        dV, d2V = value_derivatives(V, xg, create_graph=not hessian, hessian=hessian)
+        if a is None:
+            a = greedy(problem, xg.detach(), dV.detach(), None if d2V is None else d2V.detach())
+        if hessian:
+            with torch.no_grad():
+                return evaluation_residual(problem, xg.detach(), V.detach(), dV.detach(), d2V, a.detach())
+        return evaluation_residual(problem, xg, V, dV, None, a.detach()).detach()

@@ -49,6 +49,7 @@ import torch
 
 from hjb.montecarlo.feynman_kac import MonteCarloEstimate, feynman_kac
 from hjb.nn.value_network import ValueNetwork
+from hjb.pdes.generator import needs_hessian
 from hjb.pdes.problem import ControlProblem
 from hjb.settings import SolverSettings
 
@@ -128,10 +129,12 @@ def estimate_anchors(
     horizon, dt = horizon_and_step(problem, policy, probe, s)
     # The derivatives along the paths (greedy policy, control variate) dominate the cost: float32 halves it.
     rollout_policy, twin = policy.single_precision(), critic.single_precision()
+    # Above 3-D the control variate is first order (∇V·ΣΔW): its Itô term would need ∇²V at every step.
+    gradient = twin.value_derivatives if needs_hessian(problem.state_dim) else twin.gradient
 
     def batch(points: np.ndarray, paths: int) -> MonteCarloEstimate:
         return feynman_kac(problem, rollout_policy, points, paths=paths, horizon=horizon, dt=dt, tail=critic.value,
-                           gradient=twin.value_derivatives, noise_dim=noise_dim, seed=seed)
+                           gradient=gradient, noise_dim=noise_dim, seed=seed)
 
     first = batch(x, s.anchor_paths)
     mean, stderr = first.mean.copy(), first.stderr.copy()

@@ -12,9 +12,9 @@ from hjb.backend import dde
 from hjb.errors import TrainingDivergedError
 from hjb.nn.pinn_fit import train_pinn
 from hjb.nn.value_network import ValueNetwork
-from hjb.pdes.generator import FULL_HESSIAN_MAX_DIM, value_derivatives
+from hjb.pdes.generator import needs_hessian, value_derivatives
 from hjb.pdes.problem import ControlProblem
-from hjb.pdes.residuals import evaluation_residual, hjb_residual
+from hjb.pdes.residuals import evaluation_residual, hjb_residual, residual_at
 
 Tensor = torch.Tensor
 
@@ -67,7 +67,7 @@ def evaluation_pde(problem: ControlProblem, policy, critic: ValueNetwork):
 
     def pde(x, V):
         # Above FULL_HESSIAN_MAX_DIM the curvature is taken along Σ's k columns, not from the d-row Hessian.
-        dV, d2V = value_derivatives(V, x, hessian=x.shape[1] <= FULL_HESSIAN_MAX_DIM)
+        dV, d2V = value_derivatives(V, x, hessian=needs_hessian(x.shape[1]))
         return evaluation_residual(problem, x, V, dV, d2V, actions(x)) / norms(x)
 
     return pde
@@ -82,7 +82,7 @@ def hjb_pde(problem: ControlProblem, scale: float = 1.0):
     norm = problem.discount * scale
 
     def pde(x, V):
-        dV, d2V = value_derivatives(V, x)
+        dV, d2V = value_derivatives(V, x, hessian=needs_hessian(x.shape[1], problem.greedy_uses_hessian))
         return hjb_residual(problem, x, V, dV, d2V) / norm
 
     return pde
@@ -138,9 +138,7 @@ def probe_residual(problem: ControlProblem, critic: ValueNetwork, policy, x: np.
     """rms over x (n, d) of the evaluation residual ρV − r − L^α V of the critic, ÷ (ρ·V's scale, or its local size
     with a profile): the fit's error on points it was not trained on."""
     xt = torch.as_tensor(x, dtype=torch.float64)
-    V, dV, d2V = critic.derivatives(xt)
-    with torch.no_grad():
-        residual = evaluation_residual(problem, xt, V, dV, d2V, policy(xt))
+    residual = residual_at(problem, critic, xt, policy(xt))
     if critic.profiled:
         return float(torch.sqrt(torch.mean((residual[:, 0] / critic.magnitude(xt)) ** 2))) / problem.discount
     return float(torch.sqrt(torch.mean(residual**2))) / (problem.discount * critic.scale)
@@ -153,9 +151,7 @@ def solve_level(problem: ControlProblem, critic: ValueNetwork, policy, collocati
     (ρ > 0: a constant is never a free mode); the anchors overrule it only where they disagree with it beyond their
     standard errors (hjb.solvers.anchors.level_shift). Returns δ."""
     x = torch.as_tensor(collocation, dtype=torch.float64)
-    V, dV, d2V = critic.derivatives(x)
-    with torch.no_grad():
-        residual = evaluation_residual(problem, x, V, dV, d2V, policy(x))
+    residual = residual_at(problem, critic, x, policy(x))
     if critic.profiled:
         weights = critic.profile(x) ** -2
         mean_residual = float(torch.sum(weights * residual[:, 0]) / torch.sum(weights))

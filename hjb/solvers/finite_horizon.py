@@ -22,7 +22,7 @@ from hjb.pdes.finite_horizon import (
     finite_horizon_hamiltonian,
     finite_horizon_residual,
 )
-from hjb.pdes.generator import space_time_derivatives
+from hjb.pdes.generator import needs_hessian, space_time_derivatives
 from hjb.progress import Progress
 from hjb.settings import FiniteHorizonSettings, default_settings
 from hjb.solvers.evaluation import FrozenActions
@@ -46,22 +46,25 @@ class TimedPolicy:
         if self.net is None:
             with torch.no_grad():
                 return self.problem.initial_policy(x, t)
+        hessian = needs_hessian(d, self.problem.greedy_uses_hessian)
         with torch.enable_grad():
             xg = xt.detach().clone().requires_grad_(True)
-            _, dV, d2V = space_time_derivatives(self.net(xg), xg, create_graph=False)
+            _, dV, d2V = space_time_derivatives(self.net(xg), xg, create_graph=False, hessian=hessian)
         with torch.no_grad():
-            return self.problem.greedy_action(x, t, dV.detach(), d2V.detach())
+            return self.problem.greedy_action(x, t, dV.detach(), None if d2V is None else d2V.detach())
 
 
 def evaluation_pde(problem: FiniteHorizonProblem, policy):
     """DeepXDE residual (xt, V) ↦ ∂_t V + r(x, α(x, t), t) + L^α V for the fixed policy α, or the HJB
     residual ∂_t V + max_a {r + L^a V} (greedy action of the live network) when policy is None."""
     actions, d = (None if policy is None else FrozenActions(policy)), problem.state_dim
+    # Above 3-D the curvature is taken along Σ's columns, unless the live greedy action reads ∇²V.
+    hessian = needs_hessian(d, policy is None and problem.greedy_uses_hessian)
 
     def pde(xt, V):
-        dVdt, dV, d2V = space_time_derivatives(V, xt)
+        dVdt, dV, d2V = space_time_derivatives(V, xt, hessian=hessian)
         a = None if actions is None else actions(xt)
-        return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a)
+        return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a, graph_to=xt)
 
     return pde
 
@@ -70,14 +73,20 @@ def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
     """RMS over x (n, d) of |∂_t V| at T = max_a {r + L^a g}: the scale of the network's output."""
     d = problem.state_dim
     xg = torch.as_tensor(x, dtype=torch.float64).clone().requires_grad_(True)
+    t = torch.full((len(x), 1), problem.horizon, dtype=torch.float64)
     g = problem.terminal(xg)
     dg = torch.autograd.grad(g.sum(), xg, create_graph=True)[0]
-    d2g = torch.stack([torch.autograd.grad(dg[:, i].sum(), xg, retain_graph=True)[0] for i in range(d)], dim=1)
-    t = torch.full((len(x), 1), problem.horizon, dtype=torch.float64)
-    dg = dg.detach()
-    with torch.no_grad():
-        a = problem.greedy_action(xg.detach(), t, dg, d2g) if problem.greedy_action else problem.initial_policy(xg, t)
-        rate = finite_horizon_hamiltonian(problem, xg.detach(), t, a, dg, d2g)
+    if needs_hessian(d, problem.greedy_uses_hessian):
+        d2g = torch.stack([torch.autograd.grad(dg[:, i].sum(), xg, retain_graph=True)[0] for i in range(d)], dim=1)
+        with torch.no_grad():
+            a = problem.greedy_action(xg.detach(), t, dg.detach(), d2g) if problem.greedy_action \
+                else problem.initial_policy(xg.detach(), t)
+            rate = finite_horizon_hamiltonian(problem, xg.detach(), t, a, dg.detach(), d2g)
+    else:  # the curvature along Σ's columns, from ∇g's graph
+        with torch.no_grad():
+            a = problem.greedy_action(xg.detach(), t, dg.detach(), None) if problem.greedy_action \
+                else problem.initial_policy(xg.detach(), t)
+        rate = finite_horizon_hamiltonian(problem, xg, t, a, dg, None, graph_to=xg).detach()
     return max(float(torch.sqrt(torch.mean(rate**2))), 1e-12)
 
 

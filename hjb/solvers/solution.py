@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from hjb.nn.value_network import ValueNetwork
-from hjb.pdes.finite_horizon import FiniteHorizonProblem, finite_horizon_residual
+from hjb.pdes.finite_horizon import FiniteHorizonProblem, finite_horizon_residual_at
 from hjb.pdes.generator import space_time_derivatives
-from hjb.pdes.residuals import hjb_residual
+from hjb.pdes.residuals import residual_at
 from hjb.settings import FiniteHorizonSettings, SolverSettings
 
 RUN_MARKER = "hjb-run.json"
@@ -42,33 +42,30 @@ class Solution:
         """The final policy α (n, m) at x: greedy with respect to V_θ, or the actor."""
         return self.policy(self._tensor(x)).detach().numpy()
 
-    def space_time_derivatives(self, xt: np.ndarray) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Finite horizon: detached V (n, 1), ∂_t V (n, 1), ∇V (n, d), ∇²V (n, d, d) at xt (n, d + 1)."""
+    def space_time_derivatives(self, xt: np.ndarray, hessian: bool = True
+                               ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """Finite horizon: detached V (n, 1), ∂_t V (n, 1), ∇V (n, d), ∇²V (n, d, d) (None without hessian) at xt
+        (n, d + 1)."""
         with torch.enable_grad():
             xg = torch.as_tensor(xt, dtype=torch.float64).clone().requires_grad_(True)
             V = self.network(xg)
-            dVdt, dV, d2V = space_time_derivatives(V, xg, create_graph=False)
-        return V.detach(), dVdt.detach(), dV.detach(), d2V.detach()
+            dVdt, dV, d2V = space_time_derivatives(V, xg, create_graph=False, hessian=hessian)
+        return V.detach(), dVdt.detach(), dV.detach(), None if d2V is None else d2V.detach()
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
         """∇_x V (n, d) at x."""
         if self.finite_horizon:
-            return self.space_time_derivatives(x)[2].numpy()
+            return self.space_time_derivatives(x, hessian=False)[2].numpy()
         return self.network.gradient(self._tensor(x)).numpy()
 
     def hjb_residual(self, x: np.ndarray) -> np.ndarray:
         """The HJB residual (n,): ρV − (r + L^a V) at the final policy's action a = α(x) for a discounted problem;
         ∂_t V + max_a {r + L^a V} for a finite-horizon one."""
         if self.finite_horizon:
-            d = self.problem.state_dim
-            _, dVdt, dV, d2V = self.space_time_derivatives(x)
-            xt = torch.as_tensor(x, dtype=torch.float64)
-            with torch.no_grad():
-                return finite_horizon_residual(self.problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V)[:, 0].numpy()
+            return finite_horizon_residual_at(self.problem, self.network, torch.as_tensor(x, dtype=torch.float64)
+                                              )[:, 0].numpy()
         xt = self._tensor(x)
-        V, dV, d2V = self.network.derivatives(xt)
-        with torch.no_grad():
-            return hjb_residual(self.problem, xt, V, dV, d2V, self.policy(xt)).numpy()[:, 0]
+        return residual_at(self.problem, self.network, xt, self.policy(xt)).numpy()[:, 0]
 
     @property
     def iterations(self) -> int:

@@ -96,3 +96,72 @@ def test_the_5d_evaluation_residual_takes_the_curvature_along_sigma_and_equals_t
     expected = evaluation_residual(problem, x, V, dV, d2V, policy(x)) / (problem.discount * 2.0)
     assert d2V.shape == (32, 5, 5)
     torch.testing.assert_close(got, expected, rtol=1e-11, atol=1e-12)
+
+
+def _lqr5d():
+    import numpy as np
+
+    from hjb.geometry import Box
+    from hjb.pdes import StochasticLQR
+
+    rng = np.random.default_rng(7)
+    return StochasticLQR(A=rng.normal(size=(5, 5)) / np.sqrt(5) - 0.5 * np.eye(5), B=rng.normal(size=(5, 2)),
+                         Q=np.eye(5), R=np.eye(2), D=0.3 * rng.normal(size=(5, 3)), discount=0.2,
+                         domain=Box([-2.0] * 5, [2.0] * 5))
+
+
+def test_the_detached_5d_residual_at_the_greedy_and_a_given_action_equals_the_full_hessian_form():
+    """residual_at (probe, measure, level shift, Solution.hjb_residual) skips the Hessian above 3-D and agrees with
+    the full-Hessian HJB residual, at the greedy action and at a given one."""
+    from hjb.nn.value_network import ValueNetwork
+    from hjb.pdes.residuals import hjb_residual, residual_at
+
+    problem = _lqr5d()
+    torch.manual_seed(1)
+    critic = ValueNetwork(problem.domain, 16, 2)
+    x = torch.as_tensor(problem.domain.sample(32, "sobol", seed=1))
+    V, dV, d2V = critic.derivatives(x)
+    a = torch.randn(32, 2, dtype=torch.float64)
+    for action in (None, a):
+        expected = hjb_residual(problem, x, V, dV, d2V, action)
+        got = residual_at(problem, critic, x, action)
+        assert not got.requires_grad
+        torch.testing.assert_close(got, expected, rtol=1e-11, atol=1e-12)
+
+
+def test_the_finite_horizon_5d_residual_along_sigma_equals_the_full_hessian_form():
+    """A 5-D finite-horizon problem whose greedy action ignores ∇²V: the training residual (evaluation_pde, with and
+    without a frozen policy) and the detached HJB residual take the curvature along Σ's columns through the
+    space-time graph, and agree with the full-Hessian residual."""
+    from hjb.geometry import Box
+    from hjb.pdes.finite_horizon import (
+        FiniteHorizonProblem,
+        finite_horizon_residual,
+        finite_horizon_residual_at,
+    )
+    from hjb.pdes.generator import space_time_derivatives
+    from hjb.solvers.finite_horizon import evaluation_pde
+
+    torch.manual_seed(2)
+    S = torch.randn(5, 4, dtype=torch.float64) * 0.5
+
+    def diffusion(x, a, t):
+        return S.expand(x.shape[0], -1, -1) * (1.0 + t)[:, :, None]  # time-dependent, k = 4 columns
+
+    problem = FiniteHorizonProblem(
+        name="fh5d", drift=lambda x, a, t: a - x, diffusion=diffusion,
+        reward=lambda x, a, t: -(a**2).sum(-1, keepdim=True) - (x**2).sum(-1, keepdim=True),
+        terminal=lambda x: -(x**2).sum(-1, keepdim=True), horizon=1.0, domain=Box([-1.0] * 5, [1.0] * 5),
+        action_dim=5, greedy_action=lambda x, t, dV, d2V: 0.5 * dV, greedy_uses_hessian=False)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 20), torch.nn.Tanh(), torch.nn.Linear(20, 1)).double()
+    xt = torch.as_tensor(problem.domain.sample(24, "sobol", seed=0)).requires_grad_(True)
+    V = net(xt)
+    dVdt, dV, d2V = space_time_derivatives(V, xt)
+    x, t = xt[:, :5], xt[:, 5:]
+    fixed = torch.randn(24, 5, dtype=torch.float64)
+    for policy, action in ((None, None), (lambda z: fixed, fixed)):
+        expected = finite_horizon_residual(problem, x, t, dVdt, dV, d2V, action)
+        torch.testing.assert_close(evaluation_pde(problem, policy)(xt, V), expected, rtol=1e-11, atol=1e-12)
+    detached = finite_horizon_residual_at(problem, net, xt.detach())
+    torch.testing.assert_close(detached, finite_horizon_residual(problem, x, t, dVdt, dV, d2V).detach(),
+                               rtol=1e-11, atol=1e-12)
