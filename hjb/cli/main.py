@@ -88,7 +88,8 @@ def _sweep(args) -> int:
 def _export(args) -> int:
     from hjb.io.export import export_run
 
-    path = export_run(args.run_dir, args.points, args.format, args.out, args.times)
+    path = export_run(args.run_dir, args.points, args.format, args.out, args.times, at=args.at,
+                      slice_axes=args.slice, through=args.through, time=args.time)
     print(f"wrote {path}")
     return 0
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from hjb.cli.sample_run import DEFAULT_STEPS
-from hjb.io.export import DEFAULT_TIMES
+from hjb.io.export import DEFAULT_TIMES, MAX_GRID_POINTS
+from hjb.io.export_points import SLICE_POINTS
 
 BUILTIN_PROBLEMS = (
     ("lqr1d", "hjb.pdes.seed_lqr()", "the seed's scalar stochastic LQR on [-2, 2] (closed form: Riccati)"),
@@ -31,20 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_options(validate, "cases")
     _add_run_options(validate)
     _add_sweep(sub)
-    export = sub.add_parser(
-        "export", help="export V, the policy and the HJB residual of a run on a grid",
-        description="Export V, the policy and the HJB residual of a run on a grid. Infinite-horizon runs: NPZ keys "
-        "x (N^d, d), value (N^d,), policy (N^d, m), hjb_residual (N^d,), meta, on Box.grid(N) (first axis slowest). "
-        "Finite-horizon runs (e.g. a DiffusionModel): the grid over (t, x), N_t = --times evenly spaced times over "
-        "[0, T]; NPZ keys t (N_t*N^d,), x (N_t*N^d, d), value (N_t*N^d,), policy (N_t*N^d, m), hjb_residual "
-        "(N_t*N^d,), meta, in the order of SpaceTime.grid: time slowest, then the space grid with its first axis "
-        "slowest (row k*N^d + j is time t_k at Box.grid(N)[j]). CSV has a first column t, netCDF a first dimension t.")
-    export.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve`")
-    export.add_argument("--points", type=int, help="grid points per axis (default 101 for d=1, 41 for d=2, else 11)")
-    export.add_argument("--times", type=int, metavar="N_t", help="finite-horizon runs only: number of evenly spaced "
-                        f"times over [0, T], both ends included (default {DEFAULT_TIMES})")
-    export.add_argument("--format", default="npz", help="npz, csv or netcdf (default npz)")
-    export.add_argument("--out", metavar="FILE", help="output file (default RUN_DIR/grid.<ext>)")
+    _add_export(sub)
     sample = sub.add_parser("sample", help="draw samples from the learned control of a DiffusionModel run",
                             description="Draw N samples by the reverse-time SDE with the learned control "
                             "u* = Σ(t)ᵀ∇W of a DiffusionModel run; write them as .npy (the (N, d) array), "
@@ -56,6 +44,36 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"Euler–Maruyama steps of the reverse-time SDE (default {DEFAULT_STEPS})")
     sample.add_argument("--seed", type=int, default=0, help="numpy seed of the prior draws and the noise (default 0)")
     return parser
+
+
+def _add_export(sub) -> None:
+    export = sub.add_parser(
+        "export", help="export V, the policy and the HJB residual of a run on a grid, a 2-D slice or given points",
+        description="Export V, the policy and the HJB residual of a run on a grid. Infinite-horizon runs: NPZ keys "
+        "x (N^d, d), value (N^d,), policy (N^d, m), hjb_residual (N^d,), meta, on Box.grid(N) (first axis slowest). "
+        "Finite-horizon runs (e.g. a DiffusionModel): the grid over (t, x), N_t = --times evenly spaced times over "
+        "[0, T]; NPZ keys t (N_t*N^d,), x (N_t*N^d, d), value (N_t*N^d,), policy (N_t*N^d, m), hjb_residual "
+        "(N_t*N^d,), meta, in the order of SpaceTime.grid: time slowest, then the space grid with its first axis "
+        "slowest (row k*N^d + j is time t_k at Box.grid(N)[j]). CSV has a first column t, netCDF a first dimension t. "
+        f"A grid of more than {MAX_GRID_POINTS} points (N^d, times N_t) is refused: use --slice or --at instead. "
+        "--at POINTS.npy: the same keys at the n points of an (n, d) array (finite horizon: (n, d + 1), time last), "
+        "in the domain; netCDF along a dimension `point`. --slice I,J: the same keys on an N x N grid over axes I "
+        "and J of the box (I slowest), the other axes fixed at --through; netCDF over dimensions xI, xJ.")
+    export.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve`")
+    export.add_argument("--points", type=int, help="grid points per axis (default 101 for d=1, 41 for d=2, else 11; "
+                        f"with --slice {SLICE_POINTS})")
+    export.add_argument("--times", type=int, metavar="N_t", help="finite-horizon runs only: number of evenly spaced "
+                        f"times over [0, T], both ends included (default {DEFAULT_TIMES})")
+    export.add_argument("--at", metavar="POINTS.npy", help="export at these points instead of a grid: a .npy array "
+                        "(n, d), or (n, d + 1) with the time last for a finite-horizon run, inside the domain")
+    export.add_argument("--slice", metavar="I,J", help="export a 2-D slice over state axes I and J (indices from 0)")
+    export.add_argument("--through", nargs="+", metavar="X", help="--slice: the state the slice passes through, d "
+                        "numbers separated by commas or spaces (default the box's centre): --through -1 0.5 or "
+                        "--through=-1,0.5 (argparse takes -1,0.5 for an option)")
+    export.add_argument("--time", type=float, metavar="T", help="--slice of a finite-horizon run: its time (default 0)")
+    export.add_argument("--format", default="npz", help="npz, csv or netcdf (default npz)")
+    export.add_argument("--out", metavar="FILE", help="output file (default RUN_DIR/grid.<ext>, RUN_DIR/points.<ext> "
+                        "with --at, RUN_DIR/slice.<ext> with --slice)")
 
 
 def _add_sweep(sub) -> None:

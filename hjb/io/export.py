@@ -5,6 +5,9 @@ the grid over (t, x) of SpaceTime.grid(N, N_t), N_t evenly spaced times over [0,
 time slowest, then the space grid with its first axis slowest, so that row k·N^d + j is the time t_k and the
 space point Box.grid(N)[j]. NPZ keys t (N_t·N^d,), x (N_t·N^d, d), value (N_t·N^d,), policy (N_t·N^d, m),
 hjb_residual (N_t·N^d,) and meta (JSON); CSV adds a first column t; netCDF a first dimension t.
+
+A full grid of more than MAX_GRID_POINTS points is refused before it is built (grid_size counts it in integers);
+hjb.io.export_points writes the same keys at the user's points (`--at`) or on a 2-D slice (`--slice`) instead.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import io
 import json
 import os
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +29,12 @@ EXTENSIONS = {"npz": "npz", "csv": "csv", "netcdf": "nc"}
 BATCH = 4096
 DEFAULT_TIMES = 11
 ORDER = "time slowest, then the space grid with its first axis slowest (SpaceTime.grid)"
+# The most points a full export grid may have. It admits the default grid up to d = 6 (11^6 = 1.8·10⁶ points)
+# and refuses d ≥ 7 (11^7 = 1.9·10⁷). 2·10⁶ points take about 3 minutes to evaluate (V, α and the residual's
+# Hessian) on one CPU core at d = 6 with the default 64×3 network (measured: 12 000 points/s), and their arrays
+# hold a few hundred MB (a CSV of them is near 1 GB); past that a grid is the wrong tool: export a 2-D slice or
+# chosen points instead.
+MAX_GRID_POINTS = 2_000_000
 
 
 def default_points(state_dim: int) -> int:
@@ -53,6 +63,31 @@ def check_points(points_per_axis: int) -> int:
 def check_times(times: int) -> int:
     """times if it is an integer ≥ 2 (so that both t = 0 and t = T are on the grid), else ProblemError."""
     return _count(times, 2, "times (--times: evenly spaced over [0, T], both ends included)")
+
+
+def grid_size(state_dim: int, points_per_axis: int, times: int | None = None) -> int:
+    """N^d (times N_t when given), in exact integer arithmetic: the grid is never built to count it."""
+    return int(points_per_axis) ** int(state_dim) * (1 if times is None else int(times))
+
+
+def _scientific(n: int) -> str:
+    """n as is up to 10⁷, else in three significant digits (Decimal: also past a float's range, 11^400)."""
+    return str(n) if n < 10**7 else format(Decimal(n), ".2e").replace("+", "")
+
+
+def check_grid_size(state_dim: int, points_per_axis: int, times: int | None = None) -> None:
+    """ProblemError when the grid N^d (· N_t) has more than MAX_GRID_POINTS points; names the largest N that fits."""
+    n = grid_size(state_dim, points_per_axis, times)
+    if n <= MAX_GRID_POINTS:
+        return
+    fits = int((MAX_GRID_POINTS / (times or 1)) ** (1 / state_dim)) + 1  # a float guess, settled in integers
+    while fits > 0 and grid_size(state_dim, fits, times) > MAX_GRID_POINTS:
+        fits -= 1
+    shape = f"{points_per_axis}^{state_dim}" + ("" if times is None else f" × {times} times")
+    fewer = f"use --points {fits} or fewer, or " if fits >= 2 else ""
+    raise ProblemError(f"the export grid of {shape} = {_scientific(n)} points exceeds MAX_GRID_POINTS = "
+                       f"{MAX_GRID_POINTS} (hjb.io.export); {fewer}export chosen points with `hjb export RUN --at "
+                       "POINTS.npy` or a 2-D slice with `hjb export RUN --slice I,J`")
 
 
 def evaluate(solution, x: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,7 +145,7 @@ def grid_dataset(data: dict):
 
 
 def _write_netcdf(path: Path, data: dict) -> None:
-    dataset = grid_dataset(data)
+    dataset = data.get("to_dataset", grid_dataset)(data)
     dataset.attrs.update(problem=data["problem"], meta=data["meta"])
     dataset.to_netcdf(path, engine="scipy")
 
@@ -120,52 +155,94 @@ WRITERS: dict[str, Callable[[Path, dict], None]] = {"npz": _write_npz, "csv": _w
 
 def grid_points(problem, points_per_axis: int, times: int | None = None):
     """(points, x, t, N_t): the export grid of the problem, Box.grid(N) (t = N_t = None), or for a finite-horizon
-    problem SpaceTime.grid(N, N_t) with N_t = `times` (default DEFAULT_TIMES) and its x (n, d) and t (n,) columns."""
+    problem SpaceTime.grid(N, N_t) with N_t = `times` (default DEFAULT_TIMES) and its x (n, d) and t (n,) columns;
+    ProblemError, before anything is built, when the grid has more than MAX_GRID_POINTS points."""
     if isinstance(problem, FiniteHorizonProblem):
         N_t = check_times(DEFAULT_TIMES if times is None else times)
+        check_grid_size(problem.state_dim, points_per_axis, N_t)
         points = problem.domain.grid(points_per_axis, N_t)
         d = problem.state_dim
         return points, points[:, :d], points[:, d], N_t
     if times is not None:
         raise ProblemError(f"--times applies to finite-horizon runs only; problem {problem.name!r} is an "
                            "infinite-horizon ControlProblem (export it without --times)")
+    check_grid_size(problem.state_dim, points_per_axis)
     points = problem.domain.grid(points_per_axis)
     return points, points, None, None
 
 
-def export_grid(solution, points_per_axis: int, fmt: str, out_path: str | os.PathLike, times: int | None = None) -> Path:
-    """Write x (N^d, d), V (N^d,), α (N^d, m), R_HJB (N^d,) on Box.grid(N) of the problem's box to out_path; for a
-    finite-horizon problem t (N_t·N^d,), x (N_t·N^d, d), V, α, R_HJB on SpaceTime.grid(N, N_t) (order: ORDER),
-    N_t = `times` (default DEFAULT_TIMES) evenly spaced over [0, T]."""
-    check_format(fmt)
-    N = check_points(points_per_axis)
+def run_info(solution, **extra) -> dict:
+    """The meta of every export: problem, its parameters, the run's status, and `extra`."""
     problem = solution.problem
-    info = {"problem": problem.name, "parameters": problem.describe(), "points_per_axis": N, "status": solution.status}
-    points, x, t, N_t = grid_points(problem, N, times)
-    if t is not None:
-        info.update(times=N_t, horizon=problem.horizon, order=ORDER)
+    return {"problem": problem.name, "parameters": problem.describe(), "status": solution.status, **extra}
+
+
+def write_export(solution, points: np.ndarray, fmt: str, out_path: str | os.PathLike, info: dict, **extra) -> Path:
+    """Evaluate V, α, R_HJB at points (n, d) or (n, d + 1) (time last) and write them, with x, t (finite horizon,
+    else None) and meta = JSON(info), in format fmt to out_path atomically; `extra` goes to the writer."""
+    d = solution.problem.state_dim
+    finite = isinstance(solution.problem, FiniteHorizonProblem)
     value, policy, residual = evaluate(solution, points)
-    meta = json.dumps(plain(info), allow_nan=False)
-    data = {"t": t, "x": x, "value": value, "policy": policy, "hjb_residual": residual, "meta": meta,
-            "problem": problem.name, "points_per_axis": N, "times": N_t}
+    data = {"t": points[:, d] if finite else None, "x": points[:, :d], "value": value, "policy": policy,
+            "hjb_residual": residual, "meta": json.dumps(plain(info), allow_nan=False),
+            "problem": solution.problem.name, **extra}
     out = Path(out_path)
     with atomic_file(out) as temp:
         WRITERS[fmt](temp, data)
     return out
 
 
+def export_grid(solution, points_per_axis: int, fmt: str, out_path: str | os.PathLike, times: int | None = None) -> Path:
+    """Write x (N^d, d), V (N^d,), α (N^d, m), R_HJB (N^d,) on Box.grid(N) of the problem's box to out_path; for a
+    finite-horizon problem t (N_t·N^d,), x (N_t·N^d, d), V, α, R_HJB on SpaceTime.grid(N, N_t) (order: ORDER),
+    N_t = `times` (default DEFAULT_TIMES) evenly spaced over [0, T]. ProblemError when the grid is too large."""
+    check_format(fmt)
+    N = check_points(points_per_axis)
+    problem = solution.problem
+    points, _, t, N_t = grid_points(problem, N, times)
+    info = run_info(solution, points_per_axis=N)
+    if t is not None:
+        info.update(times=N_t, horizon=problem.horizon, order=ORDER)
+    return write_export(solution, points, fmt, out_path, info, points_per_axis=N, times=N_t)
+
+
+def _check_modes(points_per_axis, times, at, slice_axes, through, time) -> None:
+    """ProblemError for options that do not go together: --at with --slice, --points or --times; --slice with
+    --times; --through or --time without --slice."""
+    if at is not None and slice_axes is not None:
+        raise ProblemError("give --at POINTS.npy or --slice I,J, not both; expected one way of choosing the points")
+    if at is not None and points_per_axis is not None:
+        raise ProblemError("--points sets a grid's points per axis; --at exports exactly the file's points "
+                           "(drop --points)")
+    if times is not None and (at is not None or slice_axes is not None):
+        raise ProblemError("--times sets the grid's times; --at takes each point's time from its last column and "
+                           "--slice from --time (drop --times)")
+    if slice_axes is None and (through is not None or time is not None):
+        raise ProblemError("--through and --time apply to --slice only; expected --slice I,J with them")
+
+
 def export_run(run_dir: str | os.PathLike, points_per_axis: int | None = None, fmt: str = "npz",
-               out_path: str | os.PathLike | None = None, times: int | None = None) -> Path:
-    """Load a run directory and export its grid; defaults: default_points(d), DEFAULT_TIMES times for a
-    finite-horizon run, and RUN_DIR/grid.<ext>."""
+               out_path: str | os.PathLike | None = None, times: int | None = None, *,
+               at: str | os.PathLike | None = None, slice_axes=None, through=None, time: float | None = None) -> Path:
+    """Load a run directory and export it: its grid (defaults: default_points(d) per axis, DEFAULT_TIMES times for
+    a finite-horizon run, out RUN_DIR/grid.<ext>); with `at`, at the points of that .npy file (RUN_DIR/points.<ext>);
+    with `slice_axes`, on a 2-D slice (RUN_DIR/slice.<ext>; see hjb.io.export_points.export_slice)."""
+    from hjb.io import export_points
     from hjb.io.rundir import load_run
 
     check_format(fmt)
+    _check_modes(points_per_axis, times, at, slice_axes, through, time)
     if points_per_axis is not None:
         check_points(points_per_axis)
     if times is not None:
         check_times(times)
     solution = load_run(run_dir)
+    stem = "points" if at is not None else "slice" if slice_axes is not None else "grid"
+    out = Path(out_path) if out_path is not None else Path(run_dir) / f"{stem}.{EXTENSIONS[fmt]}"
+    if at is not None:
+        return export_points.export_at(solution, export_points.read_points(at), fmt, out, source=str(at))
+    if slice_axes is not None:
+        N = points_per_axis if points_per_axis is not None else export_points.SLICE_POINTS
+        return export_points.export_slice(solution, slice_axes, fmt, out, through, N, time)
     N = points_per_axis if points_per_axis is not None else default_points(solution.problem.state_dim)
-    out = Path(out_path) if out_path is not None else Path(run_dir) / f"grid.{EXTENSIONS[fmt]}"
     return export_grid(solution, N, fmt, out, times)
