@@ -116,24 +116,26 @@ class FiniteHorizonProblem:
 
 
 def finite_horizon_hamiltonian(problem: FiniteHorizonProblem, x: Tensor, t: Tensor, a: Tensor, dV: Tensor,
-                               d2V: Tensor | None, graph_to: Tensor | None = None) -> Tensor:
+                               d2V: Tensor | None, graph_to: Tensor | None = None, paired: bool = False) -> Tensor:
     """r(x, a, t) + L^a V (n, 1) for x (n, d), t (n, 1), a (n, m), ∇V (n, d), ∇²V (n, d, d) (or None: the curvature
-    along Σ's columns from ∇V's graph to graph_to, the space-time points (n, d + 1))."""
-    return problem.reward(x, a, t) + generator(dV, d2V, problem.drift(x, a, t), problem.diffusion(x, a, t), graph_to)
+    along Σ's columns from ∇V's graph to graph_to, the space-time points (n, d + 1); with paired two independent
+    estimates of it, (n, 2))."""
+    return problem.reward(x, a, t) + generator(dV, d2V, problem.drift(x, a, t), problem.diffusion(x, a, t), graph_to,
+                                               paired)
 
 
 def finite_horizon_residual(
     problem: FiniteHorizonProblem, x: Tensor, t: Tensor, dVdt: Tensor, dV: Tensor, d2V: Tensor | None,
-    a: Tensor | None = None, graph_to: Tensor | None = None,
+    a: Tensor | None = None, graph_to: Tensor | None = None, paired: bool = False,
 ) -> Tensor:
     """∂_t V + r + L^a V (n, 1): the evaluation residual for a fixed a (n, m), the HJB residual
-    ∂_t V + max_a {r + L^a V} when a is None (the problem's closed-form greedy action); d2V None: see
+    ∂_t V + max_a {r + L^a V} when a is None (the problem's closed-form greedy action); d2V None and paired: see
     finite_horizon_hamiltonian."""
     if a is None:
         if problem.greedy_action is None:
             raise ProblemError(f"problem {problem.name!r} declares no greedy_action; pass the maximising action instead")
         a = problem.greedy_action(x, t, dV, d2V)
-    return dVdt + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V, graph_to)
+    return dVdt + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V, graph_to, paired)
 
 
 def finite_horizon_residual_at(problem: FiniteHorizonProblem, value, xt: Tensor) -> Tensor:

@@ -28,6 +28,16 @@ def value_derivatives(
 FULL_HESSIAN_MAX_DIM = 3
 
 
+# Above this many noise columns (and above FULL_HESSIAN_MAX_DIM) the training residual estimates the curvature
+# (paired_curvature: two independent Hutchinson estimates per point) instead of taking it along every column.
+EXACT_CURVATURE_MAX_COLUMNS = 16
+
+
+def estimates_curvature(d: int, k: int) -> bool:
+    """Whether the training residual in d dimensions with k noise columns estimates Tr(ΣΣᵀ∇²V) (paired_curvature)."""
+    return d > FULL_HESSIAN_MAX_DIM and k > EXACT_CURVATURE_MAX_COLUMNS
+
+
 def needs_hessian(d: int, greedy_uses_hessian: bool = False) -> bool:
     """Whether ∇²V is formed in d dimensions: up to FULL_HESSIAN_MAX_DIM, or for a greedy action that reads it."""
     return d <= FULL_HESSIAN_MAX_DIM or greedy_uses_hessian
@@ -35,14 +45,17 @@ def needs_hessian(d: int, greedy_uses_hessian: bool = False) -> bool:
 
 def generator(
     dV: torch.Tensor, d2V: torch.Tensor | None, drift: torch.Tensor, diffusion: torch.Tensor,
-    x: torch.Tensor | None = None,
+    x: torch.Tensor | None = None, paired: bool = False,
 ) -> torch.Tensor:
     """L^a V (n, 1) = ∇V·f + ½ Σ_ij (ΣΣᵀ)_ij ∂_ij V from ∇V (n, d), ∇²V (n, d, d), f (n, d), Σ (n, d, k); with
-    d2V None, ½ Tr(ΣΣᵀ∇²V) along Σ's columns from ∇V's graph to x (n, d) (directional_curvature)."""
+    d2V None, ½ Tr(ΣΣᵀ∇²V) along Σ's columns from ∇V's graph to x (n, d) (directional_curvature), or with paired
+    two independent estimates of it (n, 2) (paired_curvature)."""
     transport = (dV * drift).sum(dim=-1, keepdim=True)
     if d2V is None:
         if x is None:
             raise ValueError("generator without ∇²V needs the points x that ∇V was taken at")
+        if paired:  # (n, 2): two independent estimates of L^a V (paired_curvature)
+            return transport + 0.5 * paired_curvature(dV, x, diffusion)
         return transport + 0.5 * directional_curvature(dV, x, diffusion)
     covariance = diffusion @ diffusion.transpose(-1, -2)
     curvature = 0.5 * (covariance * d2V).sum(dim=(-2, -1)).unsqueeze(-1)
@@ -92,3 +105,18 @@ def hutchinson_curvature(dV: torch.Tensor, x: torch.Tensor, diffusion: torch.Ten
     n, _, k = diffusion.shape
     signs = torch.randint(0, 2, (n, k, probes), generator=generator, dtype=torch.int64).to(diffusion.dtype) * 2 - 1
     return directional_curvature(dV, x, diffusion.detach() @ signs, create_graph=create_graph) / probes
+
+
+def paired_curvature(dV: torch.Tensor, x: torch.Tensor, diffusion: torch.Tensor) -> torch.Tensor:
+    """Two independent one-probe Hutchinson estimates (n, 2) of Tr(ΣΣᵀ∇²V), each (Σz)ᵀ∇²V(Σz) for a Rademacher z
+    (n, k), from ∇V's graph to x: the product of the two residuals they give is an unbiased estimate of the squared
+    residual (paired_mean_square), where the square of one would add its variance. Two reverse passes whatever d, k."""
+    return torch.cat([hutchinson_curvature(dV, x, diffusion, 1), hutchinson_curvature(dV, x, diffusion, 1)], dim=1)
+
+
+def paired_mean_square(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """DeepXDE loss: mean(R₁R₂) of paired residual estimates (n, 2), unbiased for mean R² when they are independent
+    (it may come out negative); mean((y_true − y_pred)²) for a single column, DeepXDE's MSE."""
+    if y_pred.shape[-1] == 2:
+        return torch.mean(y_pred[:, 0] * y_pred[:, 1])
+    return torch.mean(torch.square(y_true - y_pred))

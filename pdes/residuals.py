@@ -10,18 +10,19 @@ from hjb.pdes.problem import ControlProblem
 Tensor = torch.Tensor
 
 
-def hamiltonian(problem: ControlProblem, x: Tensor, a: Tensor, dV: Tensor, d2V: Tensor | None) -> Tensor:
+def hamiltonian(problem: ControlProblem, x: Tensor, a: Tensor, dV: Tensor, d2V: Tensor | None,
+                paired: bool = False) -> Tensor:
     """r(x, a) + L^a V(x) (n, 1) for x (n, d), a (n, m), ∇V (n, d), ∇²V (n, d, d) (or None: the curvature along Σ's
-    columns from ∇V's graph to x)."""
-    return problem.reward(x, a) + generator(dV, d2V, problem.drift(x, a), problem.diffusion(x, a), x)
+    columns from ∇V's graph to x, or with paired two independent estimates of it, (n, 2))."""
+    return problem.reward(x, a) + generator(dV, d2V, problem.drift(x, a), problem.diffusion(x, a), x, paired)
 
 
 def evaluation_residual(
-    problem: ControlProblem, x: Tensor, V: Tensor, dV: Tensor, d2V: Tensor | None, a: Tensor
+    problem: ControlProblem, x: Tensor, V: Tensor, dV: Tensor, d2V: Tensor | None, a: Tensor, paired: bool = False
 ) -> Tensor:
     """Policy-evaluation residual ρV − r(x, α(x)) − L^{α(x)} V (n, 1), linear in V, for fixed a = α(x) (n, m)
-    (d2V None: see hamiltonian)."""
-    return problem.discount * V - hamiltonian(problem, x, a, dV, d2V)
+    (d2V None: see hamiltonian; (n, 2) with paired)."""
+    return problem.discount * V - hamiltonian(problem, x, a, dV, d2V, paired)
 
 
 def greedy(problem: ControlProblem, x: Tensor, dV: Tensor, d2V: Tensor) -> Tensor:

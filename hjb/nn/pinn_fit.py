@@ -10,6 +10,7 @@ import torch
 from hjb.backend import dde, quiet
 from hjb.errors import TrainingDivergedError
 from hjb.nn.value_network import ValueNetwork
+from hjb.pdes.generator import paired_mean_square
 
 LBFGS_CHUNK = 50  # L-BFGS iterations between two looks at the loss (torch keeps its history across them)
 PLATEAU = 0.02, 8  # L-BFGS has stalled when PLATEAU[1] chunks lowered the total loss by less than PLATEAU[0]
@@ -65,18 +66,41 @@ def pde_model(geometry, pde: Callable, net, points: np.ndarray, conditions: tupl
 
 def train_pinn(net, geometry, pde: Callable, points: np.ndarray, conditions: tuple = (), **options
                ) -> tuple[np.ndarray, int]:
-    """fit(pde_model(geometry, pde, net, points, conditions), net, **options): build and train in one call."""
+    """fit(pde_model(geometry, pde, net, points, conditions), net, **options): build and train in one call; a pde
+    with pde.paired (two independent residual estimates per point, (n, 2)) is trained on paired_mean_square."""
+    if getattr(pde, "paired", False):
+        options["paired"] = True
     return fit(pde_model(geometry, pde, net, points, conditions), net, **options)
+
+
+class _FreshPoints:
+    """A DeepXDE callback that replaces the PDE's collocation points by draw(step) (n, d) before every Adam step."""
+
+    def __new__(cls, draw: Callable[[int], np.ndarray]):
+        class Fresh(dde.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.step = 0
+
+            def on_batch_begin(self):
+                self.model.data.replace_with_anchors(np.asarray(draw(self.step), dtype=np.float64))
+                self.step += 1
+
+        return Fresh()
 
 
 def fit(
     model, net: ValueNetwork, *, adam_steps: int, lbfgs_steps: int, learning_rate: float, iteration: int,
     loss_weights: list[float] | None = None, on_chunk: Callable[[str, int, np.ndarray], None] | None = None,
-    chunk: int = 500, loss_target: float | None = None,
+    chunk: int = 500, loss_target: float | None = None, paired: bool = False,
+    fresh_points: Callable[[int], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Train `model` (a dde.Model of net) for adam_steps Adam steps then at most lbfgs_steps L-BFGS iterations,
     with DeepXDE's loss_weights; on_chunk(stage, steps, losses) after each chunk. With a loss_target, L-BFGS
-    stops early once the total loss is at most the target or has stalled (_LBFGSGuard). Returns the final weighted
+    stops early once the total loss is at most the target or has stalled (_LBFGSGuard). paired: the PDE term is
+    mean(R₁R₂) of two independent estimates (paired_mean_square), a stochastic objective, so no L-BFGS.
+    fresh_points(step) (n, d), if given, replaces the collocation points before every Adam step (no L-BFGS either:
+    the objective is then the residual's mean over the law they are drawn from). Returns the final weighted
     loss terms and the step count. NaN/inf in a loss or a weight restores the last finite weights and raises
     TrainingDivergedError naming the (1-based) PI iteration."""
     last_good, steps, losses = net.state(), 0, np.full(1, np.nan)
@@ -93,16 +117,18 @@ def fit(
             on_chunk(stage, steps, values)
         return values
 
+    loss = paired_mean_square if paired else "MSE"
+    callbacks = [] if fresh_points is None else [_FreshPoints(fresh_points)]
     with quiet():
-        model.compile("adam", lr=learning_rate, loss_weights=loss_weights)
+        model.compile("adam", lr=learning_rate, loss_weights=loss_weights, loss=loss)
     while steps < adam_steps:
         n = min(chunk, adam_steps - steps)
         with quiet():
-            model.train(iterations=n, display_every=n, verbose=0)
+            model.train(iterations=n, display_every=n, verbose=0, callbacks=callbacks)
         steps += n
         losses = check("adam")
         last_good = net.state()
-    if lbfgs_steps > 0:
+    if lbfgs_steps > 0 and not paired and fresh_points is None:
         set_lbfgs_budget(lbfgs_steps, LBFGS_CHUNK if loss_target is not None else 1000)
         with quiet():
             model.compile("L-BFGS", loss_weights=loss_weights)

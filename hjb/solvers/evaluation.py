@@ -12,7 +12,7 @@ from hjb.backend import dde
 from hjb.errors import TrainingDivergedError
 from hjb.nn.pinn_fit import train_pinn
 from hjb.nn.value_network import ValueNetwork
-from hjb.pdes.generator import needs_hessian, value_derivatives
+from hjb.pdes.generator import estimates_curvature, needs_hessian, value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import evaluation_residual, hjb_residual, residual_at
 
@@ -61,15 +61,20 @@ def weighted_point_set_bc(points: np.ndarray, values: np.ndarray, weights: np.nd
 
 def evaluation_pde(problem: ControlProblem, policy, critic: ValueNetwork):
     """DeepXDE residual (x, V) ↦ (ρV − r − L^α V) / (ρ·size) for the fixed policy α, size = the critic's scale, or
-    with a profile its local size scale·m(x)."""
+    with a profile its local size scale·m(x); (n, 2) paired estimates where the curvature is estimated
+    (hjb.pdes.generator.estimates_curvature; pde.paired says which)."""
     actions = FrozenActions(policy)
     norms = FrozenActions(lambda x: problem.discount * critic.magnitude(x)[:, None].to(x.dtype))
+    d = problem.state_dim
+    paired = estimates_curvature(d, problem.check_shapes())
 
     def pde(x, V):
-        # Above FULL_HESSIAN_MAX_DIM the curvature is taken along Σ's k columns, not from the d-row Hessian.
-        dV, d2V = value_derivatives(V, x, hessian=needs_hessian(x.shape[1]))
-        return evaluation_residual(problem, x, V, dV, d2V, actions(x)) / norms(x)
+        # Above FULL_HESSIAN_MAX_DIM the curvature is taken along Σ's k columns, not from the d-row Hessian, or with
+        # many columns estimated twice per point (paired residuals (n, 2), trained on mean(R₁R₂)).
+        dV, d2V = value_derivatives(V, x, hessian=needs_hessian(d))
+        return evaluation_residual(problem, x, V, dV, d2V, actions(x), paired) / norms(x)
 
+    pde.paired = paired
     return pde
 
 

@@ -22,7 +22,7 @@ from hjb.pdes.finite_horizon import (
     finite_horizon_hamiltonian,
     finite_horizon_residual,
 )
-from hjb.pdes.generator import needs_hessian, space_time_derivatives
+from hjb.pdes.generator import estimates_curvature, needs_hessian, space_time_derivatives
 from hjb.progress import Progress
 from hjb.settings import FiniteHorizonSettings, default_settings
 from hjb.solvers.evaluation import FrozenActions
@@ -58,14 +58,17 @@ def evaluation_pde(problem: FiniteHorizonProblem, policy):
     """DeepXDE residual (xt, V) ↦ ∂_t V + r(x, α(x, t), t) + L^α V for the fixed policy α, or the HJB
     residual ∂_t V + max_a {r + L^a V} (greedy action of the live network) when policy is None."""
     actions, d = (None if policy is None else FrozenActions(policy)), problem.state_dim
-    # Above 3-D the curvature is taken along Σ's columns, unless the live greedy action reads ∇²V.
+    # Above 3-D the curvature is taken along Σ's columns, unless the live greedy action reads ∇²V; with many columns
+    # it is estimated twice per point (paired residuals (n, 2), trained on mean(R₁R₂)).
     hessian = needs_hessian(d, policy is None and problem.greedy_uses_hessian)
+    paired = not hessian and estimates_curvature(d, problem.check_shapes())
 
     def pde(xt, V):
         dVdt, dV, d2V = space_time_derivatives(V, xt, hessian=hessian)
         a = None if actions is None else actions(xt)
-        return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a, graph_to=xt)
+        return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a, graph_to=xt, paired=paired)
 
+    pde.paired = paired
     return pde
 
 

@@ -165,3 +165,43 @@ def test_the_finite_horizon_5d_residual_along_sigma_equals_the_full_hessian_form
     detached = finite_horizon_residual_at(problem, net, xt.detach())
     torch.testing.assert_close(detached, finite_horizon_residual(problem, x, t, dVdt, dV, d2V).detach(),
                                rtol=1e-11, atol=1e-12)
+
+
+def test_paired_training_residuals_are_two_unbiased_independent_estimates():
+    """With more noise columns than EXACT_CURVATURE_MAX_COLUMNS (4-D, k = 20) the training residual is a pair of
+    estimates (n, 2): over 300 draws each column's mean is within 4 standard errors of the exact residual (taken
+    along all 20 columns), the two columns are uncorrelated, and mean(R₁R₂) estimates mean R² without the bias
+    that mean(R₁²) has."""
+    import numpy as np
+
+    from hjb.geometry import Box
+    from hjb.nn.value_network import ValueNetwork
+    from hjb.pdes import StochasticLQR
+    from hjb.pdes.generator import EXACT_CURVATURE_MAX_COLUMNS, paired_mean_square
+    from hjb.pdes.residuals import residual_at
+    from hjb.solvers.evaluation import evaluation_pde
+    from hjb.solvers.policies import InitialPolicy
+
+    rng = np.random.default_rng(3)
+    problem = StochasticLQR(A=-np.eye(4), B=np.ones((4, 1)), Q=np.eye(4), R=[[1.0]], D=0.5 * rng.normal(size=(4, 20)),
+                            discount=0.5, domain=Box([-1.0] * 4, [1.0] * 4))
+    assert problem.check_shapes() > EXACT_CURVATURE_MAX_COLUMNS
+    torch.manual_seed(4)
+    critic = ValueNetwork(problem.domain, 16, 2)
+    policy = InitialPolicy(problem)
+    pde = evaluation_pde(problem, policy, critic)
+    assert pde.paired
+    x = torch.as_tensor(problem.domain.sample(6, "sobol", seed=0)).requires_grad_(True)
+    draws = torch.stack([pde(x, critic.net(x)).detach() for _ in range(300)])  # (300, 6, 2)
+    exact = (residual_at(problem, critic, x.detach(), policy(x.detach())) / problem.discount)[:, 0]
+    for column in (0, 1):
+        mean, se = draws[:, :, column].mean(0), draws[:, :, column].std(0) / np.sqrt(300)
+        assert torch.all(se > 0) and torch.all((mean - exact).abs() <= 4 * se)
+    centred = draws - exact[None, :, None]
+    correlation = (centred[..., 0] * centred[..., 1]).mean(0) / (centred[..., 0].std(0) * centred[..., 1].std(0))
+    assert torch.all(correlation.abs() < 0.25)
+    products = torch.stack([paired_mean_square(None, d) for d in draws])
+    squares = torch.stack([torch.mean(d[:, 0] ** 2) for d in draws])
+    target = torch.mean(exact**2)
+    assert abs(float(products.mean() - target)) <= 4 * float(products.std()) / np.sqrt(300)
+    assert float(squares.mean() - target) > 4 * float(squares.std()) / np.sqrt(300)  # the square of one is biased
