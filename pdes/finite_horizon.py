@@ -14,7 +14,7 @@ from hjb.errors import ProblemError, ShapeError, positive_int
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.io.jsonio import plain
-from hjb.pdes.generator import generator, needs_hessian, space_time_derivatives
+from hjb.pdes.generator import estimates_curvature, generator, needs_hessian, space_time_derivatives
 
 Tensor = torch.Tensor
 TimedFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -24,8 +24,9 @@ class FiniteHorizonProblem:
     """drift(x, a, t) -> (n, d), diffusion(x, a, t) -> (n, d, k), reward(x, a, t) -> (n, 1), terminal(x) -> (n, 1)
     for x (n, d), a (n, m), t (n, 1), on box × [0, horizon]. Optional greedy_action(x, t, ∇V, ∇²V) -> (n, m),
     the closed-form argmax_a {r + L^a V} (greedy_uses_hessian=False when it ignores ∇²V, which is then None above
-    3-D), initial_policy(x, t) -> (n, m) (default a ≡ 0), and base(x, t) -> (n, 1), a known guess b of V with
-    b(·, T) = g that the value network builds on: V = b + (T − t)·c·N_θ (default b = g)."""
+    3-D), initial_policy(x, t) -> (n, m) (default a ≡ 0), base(x, t) -> (n, 1), a known guess b of V with
+    b(·, T) = g that the value network builds on: V = b + (T − t)·c·N_θ (default b = g), and initial_law(n, rng) ->
+    (n, d), the law of X_0 whose closed-loop paths then supply the collocation points (hjb.montecarlo.rollouts)."""
 
     def __init__(
         self,
@@ -42,6 +43,7 @@ class FiniteHorizonProblem:
         greedy_uses_hessian: bool = True,
         initial_policy: Callable[[Tensor, Tensor], Tensor] | None = None,
         base: Callable[[Tensor, Tensor], Tensor] | None = None,
+        initial_law: Callable[[int, np.random.Generator], Any] | None = None,
         parameters: Mapping[str, Any] | None = None,
     ):
         if not isinstance(name, str) or not name:
@@ -49,8 +51,9 @@ class FiniteHorizonProblem:
         for label, fn in (("drift", drift), ("diffusion", diffusion), ("reward", reward), ("terminal", terminal)):
             if not callable(fn):
                 raise ProblemError(f"{label} must be callable; got {type(fn).__name__}")
-        if base is not None and not callable(base):
-            raise ProblemError(f"base must be callable; got {type(base).__name__}")
+        for label, fn in (("base", base), ("initial_law", initial_law)):
+            if fn is not None and not callable(fn):
+                raise ProblemError(f"{label} must be callable; got {type(fn).__name__}")
         positive_int(action_dim, "action_dim")
         try:
             T = float(horizon)
@@ -64,6 +67,7 @@ class FiniteHorizonProblem:
         self.domain = SpaceTime(domain, T)
         self.greedy_action, self._initial_policy, self.base = greedy_action, initial_policy, base
         self.greedy_uses_hessian = bool(greedy_uses_hessian)
+        self.initial_law = initial_law
         self.parameters = dict(parameters or {})
 
     @property
@@ -116,33 +120,36 @@ class FiniteHorizonProblem:
 
 
 def finite_horizon_hamiltonian(problem: FiniteHorizonProblem, x: Tensor, t: Tensor, a: Tensor, dV: Tensor,
-                               d2V: Tensor | None, graph_to: Tensor | None = None, paired: bool = False) -> Tensor:
+                               d2V: Tensor | None, graph_to: Tensor | None = None, curvature: str = "exact"
+                               ) -> Tensor:
     """r(x, a, t) + L^a V (n, 1) for x (n, d), t (n, 1), a (n, m), ∇V (n, d), ∇²V (n, d, d) (or None: the curvature
-    along Σ's columns from ∇V's graph to graph_to, the space-time points (n, d + 1); with paired two independent
-    estimates of it, (n, 2))."""
+    along Σ's columns from ∇V's graph to graph_to, the space-time points (n, d + 1), exactly or estimated:
+    hjb.pdes.generator.generator's curvature)."""
     return problem.reward(x, a, t) + generator(dV, d2V, problem.drift(x, a, t), problem.diffusion(x, a, t), graph_to,
-                                               paired)
+                                               curvature)
 
 
 def finite_horizon_residual(
     problem: FiniteHorizonProblem, x: Tensor, t: Tensor, dVdt: Tensor, dV: Tensor, d2V: Tensor | None,
-    a: Tensor | None = None, graph_to: Tensor | None = None, paired: bool = False,
+    a: Tensor | None = None, graph_to: Tensor | None = None, curvature: str = "exact",
 ) -> Tensor:
     """∂_t V + r + L^a V (n, 1): the evaluation residual for a fixed a (n, m), the HJB residual
-    ∂_t V + max_a {r + L^a V} when a is None (the problem's closed-form greedy action); d2V None and paired: see
+    ∂_t V + max_a {r + L^a V} when a is None (the problem's closed-form greedy action); d2V None and curvature: see
     finite_horizon_hamiltonian."""
     if a is None:
         if problem.greedy_action is None:
             raise ProblemError(f"problem {problem.name!r} declares no greedy_action; pass the maximising action instead")
         a = problem.greedy_action(x, t, dV, d2V)
-    return dVdt + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V, graph_to, paired)
+    return dVdt + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V, graph_to, curvature)
 
 
 def finite_horizon_residual_at(problem: FiniteHorizonProblem, value, xt: Tensor) -> Tensor:
     """Detached HJB residual ∂_t V + max_a {r + L^a V} (n, 1) of value: (n, d + 1) -> (n, 1) at space-time points
-    xt (n, d + 1), float64, at the closed-form greedy action; ∇²V only where needs_hessian."""
+    xt (n, d + 1), float64, at the closed-form greedy action; ∇²V only where needs_hessian, and the curvature
+    estimated (DIAGNOSTIC_PROBES probes) where training estimates it."""
     d = problem.state_dim
     hessian = needs_hessian(d, problem.greedy_uses_hessian)
+    curvature = "estimate" if estimates_curvature(d, problem.check_shapes()) else "exact"
     with torch.enable_grad():
         xg = xt.detach().clone().requires_grad_(True)
         dVdt, dV, d2V = space_time_derivatives(value(xg), xg, create_graph=False, hessian=hessian)
@@ -151,4 +158,4 @@ def finite_horizon_residual_at(problem: FiniteHorizonProblem, value, xt: Tensor)
             with torch.no_grad():
                 return finite_horizon_residual(problem, x, t, dVdt.detach(), dV.detach(), d2V)
         a = problem.greedy_action(x, t, dV.detach(), None) if problem.greedy_action is not None else None
-        return finite_horizon_residual(problem, x, t, dVdt, dV, None, a, graph_to=xg).detach()
+        return finite_horizon_residual(problem, x, t, dVdt, dV, None, a, graph_to=xg, curvature=curvature).detach()

@@ -31,6 +31,9 @@ FULL_HESSIAN_MAX_DIM = 3
 # Above this many noise columns (and above FULL_HESSIAN_MAX_DIM) the training residual estimates the curvature
 # (paired_curvature: two independent Hutchinson estimates per point) instead of taking it along every column.
 EXACT_CURVATURE_MAX_COLUMNS = 16
+# Probes of the one estimate that diagnostics (probe residual, measure, export) then take: unbiased at each point,
+# its variance (a fraction 1/DIAGNOSTIC_PROBES of one probe's) adds to the mean square residual they report.
+DIAGNOSTIC_PROBES = 16
 
 
 def estimates_curvature(d: int, k: int) -> bool:
@@ -45,17 +48,20 @@ def needs_hessian(d: int, greedy_uses_hessian: bool = False) -> bool:
 
 def generator(
     dV: torch.Tensor, d2V: torch.Tensor | None, drift: torch.Tensor, diffusion: torch.Tensor,
-    x: torch.Tensor | None = None, paired: bool = False,
+    x: torch.Tensor | None = None, curvature: str = "exact",
 ) -> torch.Tensor:
     """L^a V (n, 1) = ∇V·f + ½ Σ_ij (ΣΣᵀ)_ij ∂_ij V from ∇V (n, d), ∇²V (n, d, d), f (n, d), Σ (n, d, k); with
-    d2V None, ½ Tr(ΣΣᵀ∇²V) along Σ's columns from ∇V's graph to x (n, d) (directional_curvature), or with paired
-    two independent estimates of it (n, 2) (paired_curvature)."""
+    d2V None, ½ Tr(ΣΣᵀ∇²V) from ∇V's graph to x (n, d): curvature="exact" along Σ's columns (directional_curvature),
+    "paired" two independent estimates of it (n, 2) (paired_curvature), "estimate" one unbiased estimate of it, the
+    mean of DIAGNOSTIC_PROBES Hutchinson probes."""
     transport = (dV * drift).sum(dim=-1, keepdim=True)
     if d2V is None:
         if x is None:
             raise ValueError("generator without ∇²V needs the points x that ∇V was taken at")
-        if paired:  # (n, 2): two independent estimates of L^a V (paired_curvature)
+        if curvature == "paired":  # (n, 2): two independent estimates of L^a V (paired_curvature)
             return transport + 0.5 * paired_curvature(dV, x, diffusion)
+        if curvature == "estimate":
+            return transport + 0.5 * hutchinson_curvature(dV, x, diffusion, DIAGNOSTIC_PROBES)
         return transport + 0.5 * directional_curvature(dV, x, diffusion)
     covariance = diffusion @ diffusion.transpose(-1, -2)
     curvature = 0.5 * (covariance * d2V).sum(dim=(-2, -1)).unsqueeze(-1)

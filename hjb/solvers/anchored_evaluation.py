@@ -51,23 +51,24 @@ def held(carry: Carry, s: SolverSettings) -> Anchors | None:
 
 
 def evaluate_anchored(problem, critic, policy, collocation, anchor_x, probe, s, it, noise_dim, progress, partial,
-              carry: Carry) -> dict:
+              carry: Carry, fresh=None) -> dict:
     """Policy evaluation of α_k: the PINN on the linear PDE (warm-started from V_{k−1}), Feynman–Kac anchors,
     an anchored phase (anchors at V's level) when V's shape disagrees with them beyond their standard errors,
-    then V's level in closed form from the PDE, or from the anchors where they disagree with it (level_shift)."""
+    then V's level in closed form from the PDE, or from the anchors where they disagree with it (level_shift).
+    fresh(step) (n, d), if given, draws every Adam step's collocation points (hjb.nn.pinn_fit.fit)."""
     on_chunk = functools.partial(progress.training, it)
     # First phase: the PDE moves V_{k-1} towards V^{α_k}, so that the Feynman–Kac tail below is bootstrapped from
     # the new policy's value and not the old one's; the last anchors hold what the PDE leaves free once they
     # describe α_k within their noise (held).
     holding = held(carry, s)
     result = fit_pde(problem, critic, policy, collocation, anchor_x, s, s.adam_steps_first if it == 0 else s.adam_steps,
-                     on_chunk, holding)
+                     on_chunk, holding, fresh=fresh)
     _check_finite(result, it, partial)
     restarted = False
     if it > 0 and carry.restarts < s.restarts and result.pde_loss > s.restart_tol**2:
         carry.restarts += 1
         result, restarted = restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk, result,
-                                    progress, it, holding)
+                                    progress, it, holding, fresh)
     precision = anchor_precision(carry.value_change, s)
     anchors, chi2 = _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial, precision)
     before = mean_misfit(critic, anchors, s.anchor_stderr)
@@ -76,7 +77,7 @@ def evaluate_anchored(problem, critic, policy, collocation, anchor_x, probe, s, 
     if anchored:
         # Anchored phase: the anchors pin what the PDE leaves free (e.g. Merton's x^λ± modes).
         result = fit_pde(problem, critic, policy, collocation, anchor_x, s, s.anchored_adam_steps, on_chunk, anchors,
-                          lbfgs_steps=s.lbfgs_steps)
+                          lbfgs_steps=s.lbfgs_steps, fresh=fresh)
         _check_finite(result, it, partial)
     carry.anchors = anchors
     estimate = anchors.estimate
@@ -126,7 +127,7 @@ def _report_anchors(progress, it, anchors, chi2, s, anchored, critic, precision)
 
 
 def fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_chunk, held: Anchors | None = None,
-             lbfgs_steps: int | None = None):
+             lbfgs_steps: int | None = None, fresh=None):
     """The critic fitted to the evaluation PDE of α: Adam, then L-BFGS (at most `lbfgs_steps`, by default
     pde_lbfgs_steps) to fit_tol or a stall; with `held` anchors, to the PDE and those anchors at V's level (weight
     anchor_weight, each by its precision), which hold V's free modes."""
@@ -138,11 +139,12 @@ def fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_ch
     return evaluate_policy(
         problem, critic, policy, collocation, anchor_x, targets, adam_steps=adam_steps, learning_rate=s.learning_rate,
         lbfgs_steps=s.pde_lbfgs_steps if lbfgs_steps is None else lbfgs_steps, anchor_weight=weight,
-        on_chunk=on_chunk, fit_tol=s.fit_tol, anchor_weights=weights,
+        on_chunk=on_chunk, fit_tol=s.fit_tol, anchor_weights=weights, fresh_points=fresh,
     )
 
 
-def restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk, warm, progress, it, held=None):
+def restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk, warm, progress, it, held=None,
+            fresh=None):
     """The warm-started fit stalled above restart_tol: fit a freshly initialised network (same output scale) as in
     the first iteration and keep whichever fit has the lower evaluation residual on the probe points (held out:
     in 5-D, 256 collocation points, a fresh network fitted them better, 1.2e-3 against 2.3e-3, and was wrong between
@@ -151,14 +153,14 @@ def restart(problem, critic, policy, collocation, anchor_x, probe, s, on_chunk, 
     and its warm fit stalled at a relative residual rms of 6e-2."""
     saved, before = critic.state(), probe_residual(problem, critic, policy, probe)
     critic.reinitialize()
-    fresh = fit_pde(problem, critic, policy, collocation, anchor_x, s, s.adam_steps_first, on_chunk, held)
-    after = probe_residual(problem, critic, policy, probe) if fresh.finite else math.inf
+    refit = fit_pde(problem, critic, policy, collocation, anchor_x, s, s.adam_steps_first, on_chunk, held, fresh=fresh)
+    after = probe_residual(problem, critic, policy, probe) if refit.finite else math.inf
     won = after < before
     if not won:
         critic.load_state(saved)
     progress.message(f"PI {it + 1} | warm fit stalled (pde {warm.pde_loss:.2e} > restart_tol² {s.restart_tol**2:.0e}); "
                      f"fresh network: probe residual {after:.2e} against {before:.2e}, {'kept' if won else 'discarded'}")
-    return (fresh if won else warm), won
+    return (refit if won else warm), won
 
 
 def _check_finite(result, it: int, partial) -> None:

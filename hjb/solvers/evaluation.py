@@ -72,7 +72,7 @@ def evaluation_pde(problem: ControlProblem, policy, critic: ValueNetwork):
         # Above FULL_HESSIAN_MAX_DIM the curvature is taken along Σ's k columns, not from the d-row Hessian, or with
         # many columns estimated twice per point (paired residuals (n, 2), trained on mean(R₁R₂)).
         dV, d2V = value_derivatives(V, x, hessian=needs_hessian(d))
-        return evaluation_residual(problem, x, V, dV, d2V, actions(x), paired) / norms(x)
+        return evaluation_residual(problem, x, V, dV, d2V, actions(x), "paired" if paired else "exact") / norms(x)
 
     pde.paired = paired
     return pde
@@ -109,6 +109,7 @@ def evaluate_policy(
     on_chunk=None,
     fit_tol: float | None = None,
     anchor_weights: np.ndarray | None = None,
+    fresh_points=None,
 ) -> EvaluationResult:
     """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
 
@@ -132,7 +133,7 @@ def evaluate_policy(
         _, steps = train_pinn(critic, critic.box.to_deepxde(), evaluation_pde(problem, policy, critic), collocation,
                               (bc,), adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=learning_rate,
                               iteration=0, loss_weights=weights, on_chunk=reported, chunk=chunk,
-                              loss_target=None if fit_tol is None else fit_tol**2)
+                              loss_target=None if fit_tol is None else fit_tol**2, fresh_points=fresh_points)
     except TrainingDivergedError:
         return EvaluationResult(*last["losses"], last["steps"], finite=False)
     losses = last["losses"]

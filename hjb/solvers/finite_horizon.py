@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from hjb.errors import ProblemError
+from hjb.montecarlo.rollouts import ROLLOUT_STEPS, visited_space_time
 from hjb.nn.pinn_fit import train_pinn
 from hjb.nn.value_network import FixedTime, ValueNetwork
 from hjb.pdes.finite_horizon import (
@@ -66,7 +67,8 @@ def evaluation_pde(problem: FiniteHorizonProblem, policy):
     def pde(xt, V):
         dVdt, dV, d2V = space_time_derivatives(V, xt, hessian=hessian)
         a = None if actions is None else actions(xt)
-        return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a, graph_to=xt, paired=paired)
+        return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a, graph_to=xt,
+                                       curvature="paired" if paired else "exact")
 
     pde.paired = paired
     return pde
@@ -91,6 +93,11 @@ def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
                 else problem.initial_policy(xg.detach(), t)
         rate = finite_horizon_hamiltonian(problem, xg, t, a, dg, None, graph_to=xg).detach()
     return max(float(torch.sqrt(torch.mean(rate**2))), 1e-12)
+
+
+def rollout_paths(s: FiniteHorizonSettings) -> int:
+    """Paths per rollout pool: 4·collocation paths of ROLLOUT_STEPS recorded states each, 200 fresh batches."""
+    return 4 * s.collocation
 
 
 def value_network(problem: FiniteHorizonProblem, settings: FiniteHorizonSettings, rate: float) -> ValueNetwork:
@@ -132,13 +139,22 @@ class FiniteHorizonScheme:
         seed_everything(s.seed)
         self.problem, self.s, self.progress, self.start = problem, s, progress, start
         domain, d = problem.domain, problem.state_dim
-        points = domain.sample(s.collocation, s.sampling, seed=s.seed)
-        visited = int(round(s.visited_fraction * s.collocation)) if hasattr(problem, "visited_points") else 0
-        if visited:  # accuracy where the process lives, not only where the box has volume
-            points[:visited] = problem.visited_points(visited, np.random.default_rng(s.seed + 3))
-        self.points = points
-        self.probe = domain.sample(s.probe_points, "sobol", seed=s.seed + 2)
-        self.net = value_network(problem, s, terminal_rate(problem, points[:, :d]))
+        self.rollouts = problem.initial_law is not None
+        if self.rollouts:  # the process's own states: fresh ones every Adam step, redrawn as the policy changes
+            self.rng = np.random.default_rng(s.seed + 3)
+            start = TimedPolicy(problem)
+            self.pool = visited_space_time(problem, start, rollout_paths(s), self.rng)
+            self.points = self.pool[self.rng.permutation(len(self.pool))[: s.collocation]]
+            probe = visited_space_time(problem, start, -(-s.probe_points // ROLLOUT_STEPS), self.rng)
+            self.probe = probe[self.rng.permutation(len(probe))[: s.probe_points]]
+        else:
+            points = domain.sample(s.collocation, s.sampling, seed=s.seed)
+            visited = int(round(s.visited_fraction * s.collocation)) if hasattr(problem, "visited_points") else 0
+            if visited:  # accuracy where the process lives, not only where the box has volume
+                points[:visited] = problem.visited_points(visited, np.random.default_rng(s.seed + 3))
+            self.points = points
+            self.probe = domain.sample(s.probe_points, "sobol", seed=s.seed + 2)
+        self.net = value_network(problem, s, terminal_rate(problem, self.points[:, :d]))
         self.previous = None
 
     def initial_policy(self) -> TimedPolicy:
@@ -151,10 +167,19 @@ class FiniteHorizonScheme:
         """Fit V to ∂_t V + r + L^α V (or, first, to the HJB residual) at the collocation points."""
         s, progress = self.s, self.progress
         residual_pde = evaluation_pde(self.problem, None if it == 0 and self.start == "hjb" else policy)
+        fresh = None
+        if self.rollouts:
+            if it > 0:  # the states of the policy being evaluated
+                self.pool = visited_space_time(self.problem, policy, rollout_paths(s), self.rng)
+            pool, rng = self.pool, self.rng
+
+            def fresh(step: int) -> np.ndarray:
+                return pool[rng.integers(len(pool), size=s.collocation)]
+
         losses, _ = train_pinn(
             self.net, self.problem.domain.to_deepxde(), residual_pde, self.points,
             adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, lbfgs_steps=s.pde_lbfgs_steps,
-            learning_rate=s.learning_rate, iteration=it,
+            learning_rate=s.learning_rate, iteration=it, fresh_points=fresh,
             on_chunk=lambda stage, steps, losses: progress.message(
                 f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {float(losses.sum()):.2e}"))
         return {"iteration": it, "pde_loss": float(losses.sum())}

@@ -65,3 +65,32 @@ def test_solve_level_zeroes_the_mean_residual():
     shift = solve_level(problem, critic, policy, x)
     assert abs(before) > 0.1 and shift == pytest.approx(-before / problem.discount, rel=1e-12)
     assert abs(mean_residual()) < 1e-10 * abs(before)
+
+
+def test_a_fresh_points_fit_draws_every_step_skips_lbfgs_and_lowers_its_learning_rate():
+    """fit(fresh_points=draw): draw is called before each Adam step and its points are the ones trained on; no
+    L-BFGS follows; Adam's rate ends at learning_rate / STOCHASTIC_LR_DROP."""
+    import torch
+
+    from hjb.nn.pinn_fit import STOCHASTIC_LR_DROP, fit, pde_model
+    from hjb.solvers.evaluation import evaluation_pde
+
+    problem = seed_lqr()
+    torch.manual_seed(0)
+    critic = ValueNetwork(problem.domain, 16, 2)
+    critic.set_output_scale(-1.0, 1.0)
+    rng = np.random.default_rng(0)
+    drawn = []
+
+    def draw(step):
+        drawn.append(problem.domain.sample(32, "uniform", seed=int(rng.integers(2**31))))
+        return drawn[-1]
+
+    model = pde_model(problem.domain.to_deepxde(), evaluation_pde(problem, InitialPolicy(problem), critic), critic,
+                      problem.domain.sample(32, "sobol", seed=0))
+    _, steps = fit(model, critic, adam_steps=60, lbfgs_steps=500, learning_rate=1e-3, iteration=0, chunk=20,
+                   fresh_points=draw)
+    assert steps == 60 and len(drawn) == 60
+    np.testing.assert_array_equal(model.data.anchors, drawn[-1])
+    rate = model.opt.param_groups[0]["lr"]
+    assert rate == pytest.approx(1e-3 / (1 + (STOCHASTIC_LR_DROP - 1) * 60 / 60), rel=0.05)
