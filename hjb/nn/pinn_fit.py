@@ -13,9 +13,6 @@ from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.generator import paired_mean_square
 
 LBFGS_CHUNK = 50  # L-BFGS iterations between two looks at the loss (torch keeps its history across them)
-# A stochastic fit (fresh points or paired estimates) lowers Adam's learning rate as 1/(1 + (drop − 1)·step/steps),
-# to lr/drop at its end: at a constant rate the gradient noise of fresh batches sets the fit's floor.
-STOCHASTIC_LR_DROP = 20.0
 PLATEAU = 0.02, 8  # L-BFGS has stalled when PLATEAU[1] chunks lowered the total loss by less than PLATEAU[0]
 
 
@@ -103,8 +100,7 @@ def fit(
     stops early once the total loss is at most the target or has stalled (_LBFGSGuard). paired: the PDE term is
     mean(R₁R₂) of two independent estimates (paired_mean_square), a stochastic objective, so no L-BFGS.
     fresh_points(step) (n, d), if given, replaces the collocation points before every Adam step (no L-BFGS either:
-    the objective is then the residual's mean over the law they are drawn from); a stochastic fit's learning rate
-    falls to learning_rate/STOCHASTIC_LR_DROP over its Adam steps. Returns the final weighted
+    the objective is then the residual's mean over the law they are drawn from). Returns the final weighted
     loss terms and the step count. NaN/inf in a loss or a weight restores the last finite weights and raises
     TrainingDivergedError naming the (1-based) PI iteration."""
     last_good, steps, losses = net.state(), 0, np.full(1, np.nan)
@@ -124,9 +120,8 @@ def fit(
     loss = paired_mean_square if paired else "MSE"
     callbacks = [] if fresh_points is None else [_FreshPoints(fresh_points)]
     stochastic = paired or fresh_points is not None
-    decay = ("inverse time", max(adam_steps, 1), STOCHASTIC_LR_DROP - 1.0) if stochastic else None
     with quiet():
-        model.compile("adam", lr=learning_rate, loss_weights=loss_weights, loss=loss, decay=decay)
+        model.compile("adam", lr=learning_rate, loss_weights=loss_weights, loss=loss)
     while steps < adam_steps:
         n = min(chunk, adam_steps - steps)
         with quiet():
