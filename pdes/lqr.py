@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError
+from hjb.errors import ProblemError, positive_int
 from hjb.geometry.box import Box
 from hjb.pdes.matrices import matrix, square, symmetric
 from hjb.pdes.problem import ControlProblem
@@ -68,3 +68,21 @@ class StochasticLQR(ControlProblem):
 def seed_lqr() -> StochasticLQR:
     """The seed's scalar LQR: α = −0.5, β = 1, q = 1, r_a = 0.1, σ = 0.3, ρ = 0.1 on [−2, 2]."""
     return StochasticLQR(A=[[-0.5]], B=[[1.0]], Q=[[1.0]], R=[[0.1]], D=[[0.3]], discount=0.1, name="lqr1d")
+
+
+def coupled_lqr(dim: int, controls: int = 2, seed: int = 0, discount: float = 0.1, half_width: float = 1.0,
+                name: str | None = None) -> StochasticLQR:
+    """A d-dimensional LQR with every matrix coupled, drawn from `seed`: A = −diag(0.5…1) + 0.2(G − Gᵀ)/√d (stable:
+    its symmetric part is −diag(0.5…1)), B (d, m) normal/√m, Q = ½I + MMᵀ/(2d), R = diag(0.1…0.2) + 0.02 off the
+    diagonal, D = 0.3(I + 0.2N/√d) (d noise columns), on [−h, h]^d."""
+    d, m = positive_int(dim, "dim"), positive_int(controls, "controls")
+    rng = np.random.default_rng(seed)
+    G = rng.normal(size=(d, d))
+    A = -np.diag(np.linspace(0.5, 1.0, d)) + 0.2 * (G - G.T) / np.sqrt(d)
+    B = rng.normal(size=(d, m)) / np.sqrt(m)
+    M = rng.normal(size=(d, d))
+    Q = 0.5 * np.eye(d) + M @ M.T / (2 * d)
+    R = np.diag(np.linspace(0.1, 0.2, m)) + 0.02 * (np.ones((m, m)) - np.eye(m))
+    D = 0.3 * (np.eye(d) + 0.2 * rng.normal(size=(d, d)) / np.sqrt(d))
+    return StochasticLQR(A, B, Q, R, D, discount, domain=Box([-half_width] * d, [half_width] * d),
+                         name=name or f"lqr{d}d")

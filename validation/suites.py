@@ -7,7 +7,7 @@ import numpy as np
 from hjb.errors import UnknownNameError
 from hjb.geometry.box import Box
 from hjb.pdes.data_laws import GaussianMixture
-from hjb.pdes.lqr import StochasticLQR, seed_lqr
+from hjb.pdes.lqr import StochasticLQR, coupled_lqr, seed_lqr
 from hjb.pdes.merton import Merton
 from hjb.pdes.noising import VPNoising
 from hjb.settings import DIFFUSION_SETTINGS, FOKKER_PLANCK_SETTINGS, HJB_SETTINGS
@@ -53,6 +53,16 @@ def lqr5d() -> StochasticLQR:
     A = -np.diag([0.5, 0.6, 0.7, 0.8, 0.9]) + 0.1 * (np.eye(5, k=1) - np.eye(5, k=-1))
     B = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.5, -0.5], [0.2, 0.2]])
     return StochasticLQR(A=A, B=B, Q=np.eye(5), R=0.1 * np.eye(2), D=0.3 * np.eye(5), discount=0.1, name="lqr5d")
+
+
+def lqr10d() -> StochasticLQR:
+    """10-D LQR, 2 controls, every matrix coupled (coupled_lqr(10), seed 0), ρ = 0.1, on [−1, 1]^10."""
+    return coupled_lqr(10)
+
+
+def lqr100d() -> StochasticLQR:
+    """100-D LQR, 2 controls, every matrix coupled (coupled_lqr(100), seed 0), ρ = 0.1, on [−1, 1]^100."""
+    return coupled_lqr(100)
 
 
 def merton_gamma05() -> Merton:
@@ -129,6 +139,10 @@ def _quick(baselines: bool = False) -> list[Case]:
 def _full() -> list[Case]:
     return _quick(baselines=True) + [
         _case("lqr5d", lqr5d, lqr_solution, Box([-2.0] * 5, [2.0] * 5), 5, value_rel_l2=1e-2, policy_rel_l2=2e-2),
+        # Every matrix coupled (hjb.pdes.lqr.coupled_lqr); measured on 10⁴ uniform points of the box.
+        _case("lqr10d", lqr10d, lqr_solution, Box([-1.0] * 10, [1.0] * 10), 0, value_rel_l2=1e-2, policy_rel_l2=2e-2),
+        _case("lqr100d", lqr100d, lqr_solution, Box([-1.0] * 100, [1.0] * 100), 0,
+              value_rel_l2=1e-2, policy_rel_l2=2e-2),
         _case("merton_gamma05", merton_gamma05, merton_solution, Box(0.5, 5.0), 201,
               value_rel_l2=1e-2, policy_rel_l2=1e-2),
         _case("lqr1d_bounded", lqr1d_bounded, bounded_lqr_solution, Box(-2.0, 2.0), 201,
