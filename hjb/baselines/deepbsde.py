@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError, TrainingDivergedError, positive_int
+from hjb.errors import ProblemError, positive_int
+from hjb.nn.adam_loop import minimise
 
 Tensor = torch.Tensor
 F64 = torch.float64
@@ -227,18 +228,11 @@ def solve_deepbsde(pde: SemilinearPDE, settings: DeepBSDESettings = DeepBSDESett
                                   {"params": [model.y0, model.z0], "lr": settings.y0_learning_rate}])
     decay_at = settings.iterations - int(settings.decay_fraction * settings.iterations)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[decay_at], gamma=0.1)
-    losses, y0s = np.empty(settings.iterations), np.empty(settings.iterations)
+    y0s = np.empty(settings.iterations)
     dt = pde.horizon / settings.steps
     start = time.perf_counter()
-    for k in range(settings.iterations):
-        loss = model.loss(_increments(gen, settings.batch, settings.steps, pde.dim, dt))
-        if not torch.isfinite(loss):
-            raise TrainingDivergedError(f"the DeepBSDE loss became {loss.item()} at iteration {k}", k)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses[k], y0s[k] = loss.item(), model.y0.item()
+    losses = minimise(lambda k: model.loss(_increments(gen, settings.batch, settings.steps, pde.dim, dt)), optimizer,
+                      schedule, settings.iterations, "DeepBSDE", after=lambda k: y0s.__setitem__(k, model.y0.item()))
     seconds = time.perf_counter() - start
     return DeepBSDEResult(y0=float(model.y0.item()), z0=model.z0.detach().numpy().copy(), losses=losses,
                           y0_history=y0s, seconds=seconds, settings=settings)

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from hjb.baselines.deepbsde import F64, positive_float
-from hjb.errors import ProblemError, TrainingDivergedError, positive_int
+from hjb.errors import ProblemError, positive_int
+from hjb.nn.adam_loop import minimise
 from hjb.pdes.problem import ControlProblem
 
 Tensor = torch.Tensor
@@ -175,20 +176,14 @@ def solve_stationary_bsde(problem: ControlProblem,
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[decay_at], gamma=0.1)
     lo_t, span = torch.as_tensor(lo, dtype=F64), torch.as_tensor(hi - lo, dtype=F64)
     n, steps, d = settings.batch, settings.window, lo.size
-    losses = np.empty(settings.iterations)
-    start = time.perf_counter()
-    for k in range(settings.iterations):
+    def loss_at(k: int) -> torch.Tensor:
         x0 = lo_t + span * torch.rand(n, d, generator=gen, dtype=F64)
         dw = math.sqrt(settings.dt) * torch.randn(n, steps, noise_dim, generator=gen, dtype=F64)
         residual = discounted_residual(problem, network, x0, dw, settings.dt, greedy_control=k >= warmup)
-        loss = (residual ** 2).mean()
-        if not torch.isfinite(loss):
-            raise TrainingDivergedError(f"the stationary BSDE loss became {loss.item()} at iteration {k}", k)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses[k] = loss.item()
+        return (residual ** 2).mean()
+
+    start = time.perf_counter()
+    losses = minimise(loss_at, optimizer, schedule, settings.iterations, "stationary BSDE")
     seconds = time.perf_counter() - start
     network.eval()
     return StationaryBSDEResult(network, problem, losses, seconds, settings)

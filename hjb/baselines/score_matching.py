@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError, TrainingDivergedError, positive_int
+from hjb.errors import ProblemError, positive_int
 from hjb.montecarlo.reverse_time import (
     F64,
     points_tensor,
@@ -23,6 +23,7 @@ from hjb.montecarlo.reverse_time import (
     reverse_sample,
     times_column,
 )
+from hjb.nn.adam_loop import minimise
 from hjb.pdes.data_laws import GaussianMixture, SampleLaw
 from hjb.pdes.noising import VPNoising
 
@@ -165,19 +166,13 @@ def train_score_matching(samples: np.ndarray, noising: VPNoising, *, width: int 
     data = torch.as_tensor(y, dtype=F64)
     optimizer = torch.optim.Adam(network.parameters(), lr=float(lr))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps, eta_min=float(lr) / 10)
-    losses = np.empty(steps)
-    for k in range(steps):
+    def loss_at(k: int) -> torch.Tensor:
         y0 = data[torch.randint(0, n, (batch,), generator=gen)]
         s = s_min + (T - s_min) * torch.rand(batch, 1, generator=gen, dtype=F64)
         z = torch.randn(batch, d, generator=gen, dtype=F64)
-        loss = dsm_loss(network, y0, s, z)
-        if not torch.isfinite(loss):
-            raise TrainingDivergedError(f"the DSM loss became {loss.item()} at step {k}", k)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses[k] = loss.item()
+        return dsm_loss(network, y0, s, z)
+
+    losses = minimise(loss_at, optimizer, schedule, steps, "DSM", unit="step")
     network.eval()
     settings = {"width": width, "depth": depth, "steps": steps, "batch": batch, "lr": float(lr),
                 "s_min": float(s_min), "activation": activation, "seed": int(seed)}
