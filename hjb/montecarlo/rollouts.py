@@ -28,9 +28,8 @@ def visited_space_time(problem, policy, paths: int, rng: np.random.Generator, st
     """Space-time points (paths·steps, d + 1), time last, of a finite-horizon problem's closed-loop process under
     policy(xt) (n, m): X_0 from the initial law, Euler–Maruyama on [0, T] with each path's own random phase
     (times (j + u)·T/steps, u ~ U(0, 1) per path, so the recorded times cover [0, T] continuously), one state per
-    step."""
-    d, T = problem.state_dim, problem.horizon
-    dt = T / steps
+    step; rows with NaN/inf are dropped."""
+    dt = problem.horizon / steps
     x = torch.as_tensor(initial_states(problem, paths, rng))
     phase = torch.as_tensor(rng.uniform(size=(paths, 1)))
     generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
@@ -41,7 +40,7 @@ def visited_space_time(problem, policy, paths: int, rng: np.random.Generator, st
         x, t = _advance(problem, policy, x, t, step, generator)
         recorded.append(torch.cat([x, t], dim=1))
     points = torch.cat(recorded).numpy()
-    return points[np.isfinite(points).all(axis=1)][:, : d + 1]
+    return points[np.isfinite(points).all(axis=1)]
 
 
 @torch.no_grad()
