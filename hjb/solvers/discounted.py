@@ -128,7 +128,8 @@ class DiscountedScheme:
 # From this dimension on every Adam step draws fresh collocation points from the box (and the fits skip L-BFGS): a
 # fixed set of a few hundred points is interpolated, not solved between its points. lqr10d at the fixed 256 points:
 # PDE loss 1e-15, HJB residual 8–180 × ρ·scale on the probe set, V 29% off after 4 iterations (1359 s); with fresh
-# points 7.1% (policy 9.7%) after 6 (814 s). lqr5d passes on its fixed points (V 1.4e-3) and keeps them.
+# points and the L-BFGS budget spent on Adam 2.7% (policy 4.8%) after 6 (692 s). lqr5d passes on its fixed points
+# (V 1.4e-3) and keeps them.
 FRESH_POINTS_MIN_DIM = 8
 
 
