@@ -14,7 +14,7 @@ from hjb.errors import ProblemError, ShapeError, positive_int
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.io.jsonio import plain
-from hjb.pdes.generator import estimates_curvature, generator, needs_hessian, space_time_derivatives
+from hjb.pdes.generator import generator, needs_hessian, space_time_derivatives
 
 Tensor = torch.Tensor
 TimedFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -149,7 +149,6 @@ def finite_horizon_residual_at(problem: FiniteHorizonProblem, value, xt: Tensor)
     estimated (DIAGNOSTIC_PROBES probes) where training estimates it."""
     d = problem.state_dim
     hessian = needs_hessian(d, problem.greedy_uses_hessian)
-    curvature = "estimate" if estimates_curvature(d, problem.check_shapes()) else "exact"
     with torch.enable_grad():
         xg = xt.detach().clone().requires_grad_(True)
         dVdt, dV, d2V = space_time_derivatives(value(xg), xg, create_graph=False, hessian=hessian)
@@ -158,4 +157,4 @@ def finite_horizon_residual_at(problem: FiniteHorizonProblem, value, xt: Tensor)
             with torch.no_grad():
                 return finite_horizon_residual(problem, x, t, dVdt.detach(), dV.detach(), d2V)
         a = problem.greedy_action(x, t, dV.detach(), None) if problem.greedy_action is not None else None
-        return finite_horizon_residual(problem, x, t, dVdt, dV, None, a, graph_to=xg, curvature=curvature).detach()
+        return finite_horizon_residual(problem, x, t, dVdt, dV, None, a, graph_to=xg, curvature="auto").detach()

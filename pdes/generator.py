@@ -53,11 +53,13 @@ def generator(
     """L^a V (n, 1) = ∇V·f + ½ Σ_ij (ΣΣᵀ)_ij ∂_ij V from ∇V (n, d), ∇²V (n, d, d), f (n, d), Σ (n, d, k); with
     d2V None, ½ Tr(ΣΣᵀ∇²V) from ∇V's graph to x (n, d): curvature="exact" along Σ's columns (directional_curvature),
     "paired" two independent estimates of it (n, 2) (paired_curvature), "estimate" one unbiased estimate of it, the
-    mean of DIAGNOSTIC_PROBES Hutchinson probes."""
+    mean of DIAGNOSTIC_PROBES Hutchinson probes, "auto" the estimate where estimates_curvature(d, k), else exact."""
     transport = (dV * drift).sum(dim=-1, keepdim=True)
     if d2V is None:
         if x is None:
             raise ValueError("generator without ∇²V needs the points x that ∇V was taken at")
+        if curvature == "auto":  # what diagnostics take: estimated where training estimates it
+            curvature = "estimate" if estimates_curvature(dV.shape[1], diffusion.shape[-1]) else "exact"
         if curvature == "paired":  # (n, 2): two independent estimates of L^a V (paired_curvature)
             return transport + 0.5 * paired_curvature(dV, x, diffusion)
         if curvature == "estimate":

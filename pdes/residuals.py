@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from hjb.errors import ProblemError
-from hjb.pdes.generator import estimates_curvature, generator, needs_hessian, value_derivatives
+from hjb.pdes.generator import generator, needs_hessian, value_derivatives
 from hjb.pdes.problem import ControlProblem
 
 Tensor = torch.Tensor
@@ -47,7 +47,6 @@ def residual_at(problem: ControlProblem, value, x: Tensor, a: Tensor | None = No
     closed-form greedy action; ∇²V only where needs_hessian, else the curvature along Σ's columns, or, where training
     estimates it (estimates_curvature), an unbiased estimate from DIAGNOSTIC_PROBES probes per point."""
     hessian = needs_hessian(x.shape[1], a is None and problem.greedy_action is not None and problem.greedy_uses_hessian)
-    curvature = "estimate" if estimates_curvature(x.shape[1], problem.check_shapes()) else "exact"
     with torch.enable_grad():
         xg = x.detach().clone().requires_grad_(True)
         V = value(xg)
@@ -57,4 +56,4 @@ def residual_at(problem: ControlProblem, value, x: Tensor, a: Tensor | None = No
         if hessian:
             with torch.no_grad():
                 return evaluation_residual(problem, xg.detach(), V.detach(), dV.detach(), d2V, a.detach())
-        return evaluation_residual(problem, xg, V, dV, None, a.detach(), curvature).detach()
+        return evaluation_residual(problem, xg, V, dV, None, a.detach(), "auto").detach()
