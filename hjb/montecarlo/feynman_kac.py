@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hjb.montecarlo.sde import em_step, richardson_estimate, richardson_pair
+from hjb.montecarlo.sde import em_step, noise_increment, richardson_estimate, richardson_pair
 from hjb.pdes.problem import ControlProblem
 
 Tensor = torch.Tensor
@@ -105,7 +105,7 @@ class _Path:
         a = self.policy(c)
         self.total += np.exp(-p.discount * self.t) * p.reward(x, a)[:, 0] * self.dt
         sigma = p.diffusion(x, a)
-        noise = (sigma @ dW.unsqueeze(-1)).squeeze(-1)
+        noise = noise_increment(sigma, dW)
         if self.gradient is not None:
             # Control variate: e^{−ρt_j}[V_u·ξ + ½ξᵀV_uu ξ − ½Tr(Σ_uΣ_uᵀV_uu)dt], ξ = Σ_uΔW, has mean exactly zero
             # and is V's Itô increment up to drift terms: subtracting it cancels the noise of V along the path.

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from hjb.errors import ProblemError, ShapeError
-from hjb.montecarlo.sde import em_step
+from hjb.montecarlo.sde import em_step, noise_increment
 
 ROLLOUT_STEPS = 50  # Euler steps over [0, T] per path; each path records one state per step
 
@@ -50,5 +50,5 @@ def _advance(problem, policy, x: torch.Tensor, t: torch.Tensor, step: torch.Tens
         a = policy(torch.cat([x, t], dim=1)).detach()
     sigma = problem.diffusion(x, a, t)
     dW = torch.randn(x.shape[0], sigma.shape[2], generator=generator, dtype=x.dtype) * torch.sqrt(step)
-    noise = (sigma @ dW.unsqueeze(-1)).squeeze(-1)
+    noise = noise_increment(sigma, dW)
     return em_step(x, problem.drift(x, a, t), noise, step), t + step

@@ -28,6 +28,15 @@ def em_step(x: Tensor, drift: Tensor, noise: Tensor, dt: float, variance: Tensor
     return x + drift * dt + noise
 
 
+def noise_increment(sigma: Tensor, dW: Tensor) -> Tensor:
+    """ΣΔW (n, d) from Σ (n, d, k) and ΔW (n, k). A Σ broadcast from one matrix (batch stride 0, as a constant
+    D.expand(n, d, k)) takes one matrix product instead of n small ones, which torch runs on a materialised copy:
+    at d = k = 200 on 768 paths 1.5 ms against 32 ms a step."""
+    if sigma.stride(0) == 0:
+        return dW @ sigma[0].transpose(0, 1)
+    return (sigma @ dW.unsqueeze(-1)).squeeze(-1)
+
+
 def euler_maruyama(x0: Tensor, step: StepFn, t0: float, dt: float, steps: int) -> Tensor:
     """X after `steps` steps from X_{t0} = x0 (n, d): X ← em_step(X, f, ΣΔW, |dt|) at t_k = t0 + k·dt (dt < 0 runs
     backward in time, as the reverse-time sampler does), with (f, ΣΔW) = step(k, t_k, X)."""
