@@ -40,11 +40,12 @@ class StochasticLQR(ControlProblem):
     """dX = (AX + Ba) dt + D dW, r(x, a) = −½(xᵀQx + aᵀRa); greedy action a = R⁻¹Bᵀ∇V.
 
     A (d, d), B (d, m), Q (d, d) symmetric ⪰ 0, R (m, m) symmetric ≻ 0, D (d, k); domain defaults to [−2, 2]^d;
-    action_bounds (low, high), m numbers each, clip the greedy action (the Hamiltonian is concave in a).
+    action_bounds (low, high), m numbers each, clip the greedy action (the Hamiltonian is concave in a);
+    initial_law(n, rng) -> (n, d) as in ControlProblem.
     """
 
     def __init__(self, A, B, Q, R, D, discount: float, domain: Box | None = None, name: str = "lqr",
-                 action_bounds=None):
+                 action_bounds=None, initial_law=None):
         A = square(A, "LQR matrix A")
         d = A.shape[0]
         B = matrix(B, "LQR matrix B", rows=d)
@@ -85,6 +86,7 @@ class StochasticLQR(ControlProblem):
             greedy_action=greedy_action,
             greedy_uses_hessian=False,
             parameters={"A": A, "B": B, "Q": Q, "R": R, "D": D, "discount": discount},
+            initial_law=initial_law,
         )
 
 

@@ -25,7 +25,9 @@ class ControlProblem:
     Optional: action_bounds = (low, high) each of length m; initial_policy(x) -> (n, m), an admissible
     starting policy (default a ≡ 0 clipped into the bounds); greedy_action(x, ∇V, ∇²V) -> (n, m), the
     closed-form argmax_a {r + L^a V} when the Hamiltonian is concave in a (greedy_uses_hessian=False
-    when it ignores ∇²V, which saves a Hessian per evaluation); parameters, a JSON-ready dict.
+    when it ignores ∇²V, which saves a Hessian per evaluation); parameters, a JSON-ready dict; initial_law(n, rng) ->
+    (n, d), a law of X_0 whose closed-loop paths then supply the collocation, probe and anchor points
+    (hjb.montecarlo.rollouts.visited_states).
     """
 
     def __init__(
@@ -43,13 +45,15 @@ class ControlProblem:
         greedy_action: GreedyFn | None = None,
         greedy_uses_hessian: bool = True,
         parameters: Mapping[str, Any] | None = None,
+        initial_law: Callable[[int, np.random.Generator], Any] | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ProblemError(f"problem name must be a non-empty string; got {name!r}")
         for label, fn in (("drift", drift), ("diffusion", diffusion), ("reward", reward)):
             if not callable(fn):
                 raise ProblemError(f"{label} must be a callable (x, a) -> tensor; got {type(fn).__name__}")
-        for label, fn in (("initial_policy", initial_policy), ("greedy_action", greedy_action)):
+        for label, fn in (("initial_policy", initial_policy), ("greedy_action", greedy_action),
+                          ("initial_law", initial_law)):
             if fn is not None and not callable(fn):
                 raise ProblemError(f"{label} must be callable or None; got {type(fn).__name__}")
         try:
@@ -71,6 +75,7 @@ class ControlProblem:
         self.greedy_action = greedy_action
         self.greedy_uses_hessian = bool(greedy_uses_hessian)
         self.parameters = dict(parameters or {})
+        self.initial_law = initial_law
 
     @property
     def has_initial_policy(self) -> bool:

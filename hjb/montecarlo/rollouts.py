@@ -12,6 +12,11 @@ from hjb.montecarlo.sde import em_step, noise_increment
 ROLLOUT_STEPS = 50  # Euler steps over [0, T] per path; each path records one state per step
 
 
+def rollout_paths(collocation: int) -> int:
+    """Paths per rollout pool: 4·collocation paths of ROLLOUT_STEPS recorded states each, 200 fresh batches."""
+    return 4 * collocation
+
+
 def initial_states(problem, n: int, rng: np.random.Generator) -> np.ndarray:
     """n draws (n, d) of the problem's initial_law(n, rng), checked for shape and finiteness."""
     x0 = problem.initial_law(n, rng)
@@ -39,6 +44,35 @@ def visited_space_time(problem, policy, paths: int, rng: np.random.Generator, st
         step = (phase if j == 0 else torch.ones_like(phase)) * dt  # the first step reaches the path's phase
         x, t = _advance(problem, policy, x, t, step, generator)
         recorded.append(torch.cat([x, t], dim=1))
+    points = torch.cat(recorded).numpy()
+    return points[np.isfinite(points).all(axis=1)]
+
+
+def visited_states(problem, policy, paths: int, rng: np.random.Generator, steps: int = ROLLOUT_STEPS) -> np.ndarray:
+    """States (paths·steps, d) of a discounted problem's closed-loop process under policy(x) (n, m): X_0 from its
+    initial law, clipped into the box, Euler–Maruyama over [0, 1/ρ] (the discount's time scale) with each path's own
+    random phase, one state per step, each clipped into the box (where V is learnt and the Feynman–Kac paths are
+    read; on a log box the step is taken in log x); rows with NaN/inf are dropped."""
+    box = problem.domain
+    lo, hi = (torch.as_tensor(b, dtype=torch.float64) for b in (box.lo, box.hi))
+
+    def clip(x: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(torch.minimum(x, hi), lo)
+
+    dt = 1.0 / (problem.discount * steps)
+    x = clip(torch.as_tensor(initial_states(problem, paths, rng)))
+    phase = torch.as_tensor(rng.uniform(size=(paths, 1)))
+    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    recorded = []
+    for j in range(steps):
+        step = (phase if j == 0 else torch.ones_like(phase)) * dt
+        with torch.no_grad():
+            a = policy(x).detach()
+            sigma = problem.diffusion(x, a)
+            dW = torch.randn(paths, sigma.shape[2], generator=generator, dtype=x.dtype) * torch.sqrt(step)
+            variance = (sigma * sigma).sum(-1) if box.scale == "log" else None
+            x = clip(em_step(x, problem.drift(x, a), noise_increment(sigma, dW), step, variance))
+        recorded.append(x)
     points = torch.cat(recorded).numpy()
     return points[np.isfinite(points).all(axis=1)]
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from hjb.errors import ProblemError
 from hjb.geometry.sampling import residual_weighted_pick
+from hjb.montecarlo.rollouts import ROLLOUT_STEPS, rollout_paths, visited_states
 from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.problem import ControlProblem
 from hjb.progress import Progress
@@ -51,9 +52,19 @@ class DiscountedScheme:
         self.problem, self.s, self.progress = problem, s, progress
         seed_everything(s.seed)
         box = problem.domain
-        self.collocation = box.sample(s.collocation, s.sampling, seed=s.seed)
-        self.anchor_x = box.spread_points(s.anchors, seed=s.seed + 1)
-        self.probe = box.sample(s.probe_points, "sobol", seed=s.seed + 2)
+        self.rollouts = problem.initial_law is not None
+        if self.rollouts:  # the process's own states (collocation, anchors, probe), redrawn as the policy changes
+            self.rng = np.random.default_rng(s.seed + 3)
+            start = InitialPolicy(problem)
+            pool = visited_states(problem, start, rollout_paths(s.collocation), self.rng)
+            picks = self.rng.permutation(len(pool))
+            self.collocation, self.anchor_x = pool[picks[: s.collocation]], pool[picks[-s.anchors:]]
+            probe = visited_states(problem, start, -(-s.probe_points // ROLLOUT_STEPS), self.rng)
+            self.probe = probe[self.rng.permutation(len(probe))[: s.probe_points]]
+        else:
+            self.collocation = box.sample(s.collocation, s.sampling, seed=s.seed)
+            self.anchor_x = box.spread_points(s.anchors, seed=s.seed + 1)
+            self.probe = box.sample(s.probe_points, "sobol", seed=s.seed + 2)
         check_start(problem, np.concatenate([self.collocation, self.probe]))
         self.critic = ValueNetwork(box, s.width, s.depth)
         self.actor = ActorPolicy(problem, s.actor_width, s.actor_depth, self.critic) if self.use_actor else None
@@ -80,6 +91,9 @@ class DiscountedScheme:
 
         if it > 0:  # the scale follows V's size, so the losses stay relative to the V being learned
             critic.rescale(*value_size(critic, self.collocation))
+        if self.rollouts:  # fresh states of the policy being evaluated every Adam step
+            self.fresh = pool_points(visited_states(self.problem, policy, rollout_paths(self.s.collocation), self.rng),
+                                     self.s.collocation, self.rng)
         return evaluate_anchored(self.problem, critic, policy, self.collocation, self.anchor_x, self.probe, self.s, it,
                                  self.noise_dim, self.progress, partial, self.carry, self.fresh)
 
@@ -139,6 +153,15 @@ def fresh_box_points(box, s: SolverSettings):
 
     def draw(step: int) -> np.ndarray:
         return box.sample(s.collocation, "uniform", seed=int(rng.integers(2**31)))
+
+    return draw
+
+
+def pool_points(pool: np.ndarray, n: int, rng: np.random.Generator):
+    """draw(step) -> n rows (n, d) of the pool, drawn with replacement, a new set each call."""
+
+    def draw(step: int) -> np.ndarray:
+        return pool[rng.integers(len(pool), size=n)]
 
     return draw
 

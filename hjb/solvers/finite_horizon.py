@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from hjb.errors import ProblemError
-from hjb.montecarlo.rollouts import ROLLOUT_STEPS, visited_space_time
+from hjb.montecarlo.rollouts import ROLLOUT_STEPS, rollout_paths, visited_space_time
 from hjb.nn.pinn_fit import train_pinn
 from hjb.nn.value_network import FixedTime, ValueNetwork
 from hjb.pdes.finite_horizon import (
@@ -95,11 +95,6 @@ def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
     return max(float(torch.sqrt(torch.mean(rate**2))), 1e-12)
 
 
-def rollout_paths(s: FiniteHorizonSettings) -> int:
-    """Paths per rollout pool: 4·collocation paths of ROLLOUT_STEPS recorded states each, 200 fresh batches."""
-    return 4 * s.collocation
-
-
 def value_network(problem: FiniteHorizonProblem, settings: FiniteHorizonSettings, rate: float) -> ValueNetwork:
     """V = b(x, t) + (T − t)·rate·N_θ(x, t) (ValueNetwork, width × depth of the settings; b the problem's base,
     else g): rebuilt the same way by the solver and by a run directory's loader, `rate` saved with the weights."""
@@ -143,7 +138,7 @@ class FiniteHorizonScheme:
         if self.rollouts:  # the process's own states: fresh ones every Adam step, redrawn as the policy changes
             self.rng = np.random.default_rng(s.seed + 3)
             start = TimedPolicy(problem)
-            self.pool = visited_space_time(problem, start, rollout_paths(s), self.rng)
+            self.pool = visited_space_time(problem, start, rollout_paths(s.collocation), self.rng)
             self.points = self.pool[self.rng.permutation(len(self.pool))[: s.collocation]]
             probe = visited_space_time(problem, start, -(-s.probe_points // ROLLOUT_STEPS), self.rng)
             self.probe = probe[self.rng.permutation(len(probe))[: s.probe_points]]
@@ -170,7 +165,7 @@ class FiniteHorizonScheme:
         fresh = None
         if self.rollouts:
             if it > 0:  # the states of the policy being evaluated
-                self.pool = visited_space_time(self.problem, policy, rollout_paths(s), self.rng)
+                self.pool = visited_space_time(self.problem, policy, rollout_paths(s.collocation), self.rng)
             pool, rng = self.pool, self.rng
 
             def fresh(step: int) -> np.ndarray:
