@@ -4,9 +4,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from hjb.io.atomic import atomic_write_text
 from hjb.io.jsonio import dumps
 from hjb.io.plots import (
+    PlotGrid,
     comparison_figure,
     convergence_figure,
     curves_over_time_figure,
@@ -33,6 +36,9 @@ TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("samples-PINN energy", "samples_pinn_energy_ratio"),
         ("|z| identity", "identity_abs_z"), ("PI its", "iterations"), ("DSM s", "dsm_seconds"),
         ("samples-PINN s", "samples_pinn_seconds"))),
+    "hjb_lqg": ("HJB-LQ (DeepBSDE's benchmark) by the finite-horizon solver against Cole–Hopf", (
+        ("|u(0,0) − ref|/ref (worst λ)", "u00_rel_error"), ("u(0, ·) rel L2 on N(0, I) (worst λ)", "rel_l2"),
+        ("PI its", "iterations"))),
 }
 TAIL = ("seconds", "status", "result")
 
@@ -206,7 +212,17 @@ def _diffusion_figures(case: dict) -> dict:
     }
 
 
-FIGURES = {"hjb": _hjb_figures, "fokker_planck": _density_figures, "diffusion": _diffusion_figures}
+def _hjb_lqg_figures(case: dict) -> dict:
+    arrays, name = case["arrays"], case["name"]
+    grid = PlotGrid(arrays["x"], "line", (arrays["x"][:, 0],), "x0 (other coordinates 0), t = 0")
+    computed, reference = np.stack(arrays["u"], axis=1), np.stack(arrays["u_reference"], axis=1)
+    lams = ", ".join(f"{lam:g}" for lam in arrays["lams"])
+    return {"value": comparison_figure(grid, computed, reference, "u", f"{name}: u(0, x) at λ = {lams} vs exact"),
+            "convergence": convergence_figure(arrays["history"], f"{name}: HJB residual per PI iteration (last λ)")}
+
+
+FIGURES = {"hjb": _hjb_figures, "fokker_planck": _density_figures, "diffusion": _diffusion_figures,
+           "hjb_lqg": _hjb_lqg_figures}
 
 
 def write_case_plots(case: dict, out_dir: Path) -> list[Path]:

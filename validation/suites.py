@@ -10,11 +10,17 @@ from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.lqr import StochasticLQR, coupled_lqr, seed_lqr
 from hjb.pdes.merton import Merton
 from hjb.pdes.noising import VPNoising
-from hjb.settings import DIFFUSION_SETTINGS, FOKKER_PLANCK_SETTINGS, HJB_SETTINGS
+from hjb.settings import (
+    DIFFUSION_SETTINGS,
+    FINITE_HORIZON_SETTINGS,
+    FOKKER_PLANCK_SETTINGS,
+    HJB_SETTINGS,
+)
 from hjb.validation.bounded_lqr import bounded_lqr_solution
 from hjb.validation.cases import Case, ValidationCase
 from hjb.validation.density_cases import FokkerPlanckCase, StationaryLawCase
 from hjb.validation.diffusion_case import DiffusionCase
+from hjb.validation.hjb_lqg_case import HJBLQGCase
 from hjb.validation.merton import merton_solution
 from hjb.validation.riccati import lqr_solution
 
@@ -154,6 +160,8 @@ def _full() -> list[Case]:
         StationaryLawCase("lqr2d_stationary_law", lqr2d, HJB_SETTINGS, FOKKER_PLANCK_SETTINGS,
                           Box([-0.6, -0.6], [0.6, 0.6]), 41,
                           {"density_rel_l2": 2e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3}),
+        # DeepBSDE's HJB-LQ in 100-D at λ = 1 and 10, from X_0 = U·Z (where u(0, ·) is measured).
+        HJBLQGCase("hjb_lqg100d", 100, (1.0, 10.0), FINITE_HORIZON_SETTINGS, {"u00_rel_error": 1e-3}),
         DiffusionCase("mixture2d", mixture2d, NOISING, DIFFUSION_SETTINGS, 41, identity_x=(0.5, 0.5),
                       tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                   "identity_abs_z": 3.0}),
