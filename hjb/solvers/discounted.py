@@ -53,7 +53,7 @@ class DiscountedScheme:
         seed_everything(s.seed)
         box = problem.domain
         self.rollouts = problem.initial_law is not None
-        if self.rollouts:  # the process's own states (collocation, anchors, probe), redrawn as the policy changes
+        if self.rollouts:  # collocation, anchors and probe: states of α_0's rollouts (the fresh batches follow each α_k)
             self.rng = np.random.default_rng(s.seed + 3)
             start = InitialPolicy(problem)
             pool = visited_states(problem, start, rollout_paths(s.collocation), self.rng)
