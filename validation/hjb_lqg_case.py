@@ -57,8 +57,8 @@ class HJBLQGCase:
         check_tolerances(self.name, self.tolerances, METRICS)
 
     def cost(self) -> float:
-        """≈ seconds on one core: 120 s per λ at d = 100 (measured at the defaults), ∝ d."""
-        return 1.2 * self.dim * len(self.lams)
+        """≈ seconds on one core: 450 s per λ at d = 100 (12 PI iterations at the defaults, measured), ∝ d."""
+        return 4.5 * self.dim * len(self.lams)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: name, kind, dimension, λs, tolerances."""
