@@ -65,7 +65,7 @@ def test_an_initial_law_of_a_control_problem_must_be_callable():
         _ou(law=1.0)
 
 
-def test_a_discounted_problem_with_an_initial_law_trains_on_its_rollouts():
+def test_a_discounted_problem_with_an_initial_law_trains_on_its_rollouts(fresh_draws):
     """Collocation, anchor and probe points are rollout states (a law at x = 1.5 with a weak drift keeps them near
     1.5, where uniform box points would spread over [−6, 6]), and every Adam step of the fit draws from the pool of
     the policy being evaluated (the L-BFGS budget as Adam steps)."""
@@ -82,22 +82,7 @@ def test_a_discounted_problem_with_an_initial_law_trains_on_its_rollouts():
     assert scheme.rollouts
     for points in (scheme.collocation, scheme.anchor_x, scheme.probe):
         assert np.all(np.abs(points - 1.5) < 0.6)
-    drawn = []
-    import hjb.nn.pinn_fit as pinn_fit
-
-    original = pinn_fit.fit
-
-    def spy(*args, fresh_points=None, **kwargs):
-        def draw(step):
-            drawn.append(fresh_points(step))
-            return drawn[-1]
-
-        return original(*args, fresh_points=draw, **kwargs)
-
-    pinn_fit.fit = spy
-    try:
-        record = scheme.evaluate(0, scheme.initial_policy(), [])
-    finally:
-        pinn_fit.fit = original
+    record = scheme.evaluate(0, scheme.initial_policy(), [])
+    drawn = fresh_draws
     assert len(drawn) == 5 + 20 and all(np.all(np.abs(batch - 1.5) < 0.6) for batch in drawn)
     assert np.isfinite(record["pde_loss"])

@@ -63,7 +63,7 @@ def test_an_initial_law_must_be_callable():
         _ou(law=3.0)
 
 
-def test_a_finite_horizon_problem_with_an_initial_law_trains_on_its_rollouts():
+def test_a_finite_horizon_problem_with_an_initial_law_trains_on_its_rollouts(fresh_draws):
     """The scheme draws its collocation and probe points from the closed-loop rollouts (times in (0, T]) and every
     Adam step of its fit from the rollout pool."""
     from hjb.progress import Progress
@@ -80,22 +80,7 @@ def test_a_finite_horizon_problem_with_an_initial_law_trains_on_its_rollouts():
     for points in (scheme.points, scheme.probe):
         assert 0 < points[:, 1].min() and points[:, 1].max() <= T
     pool = {tuple(row) for row in scheme.pool}
-    drawn = []
-    import hjb.nn.pinn_fit as pinn_fit
-
-    original = pinn_fit.fit
-
-    def spy(*args, fresh_points=None, **kwargs):
-        def draw(step):
-            drawn.append(fresh_points(step))
-            return drawn[-1]
-
-        return original(*args, fresh_points=draw, **kwargs)
-
-    pinn_fit.fit = spy
-    try:
-        record = scheme.evaluate(0, scheme.initial_policy(), [])
-    finally:
-        pinn_fit.fit = original
+    record = scheme.evaluate(0, scheme.initial_policy(), [])
+    drawn = fresh_draws
     assert len(drawn) == 5 + 50 and all(tuple(row) in pool for batch in drawn for row in batch)  # L-BFGS's budget too
     assert np.isfinite(record["pde_loss"])
