@@ -10,7 +10,7 @@ from hjb.geometry.sampling import METHODS
 
 IMPROVEMENTS = ("auto", "greedy", "actor")
 PROFILES = ("auto", "none")
-POSITIVE_INTS = ("width", "depth", "collocation", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
+POSITIVE_INTS = ("width", "depth", "collocation", "boundary_points", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
                  "anchor_max_steps", "actor_width", "actor_depth", "max_iterations", "probe_points")
 NON_NEGATIVE_INTS = ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps",
                      "actor_steps", "actor_lbfgs_steps", "min_iterations", "seed", "restarts")
@@ -204,6 +204,20 @@ class FokkerPlanckSettings(_FitSettings):
     collocation: int = 1024
 
 
+@dataclass(frozen=True)
+class ResidualSettings(_FitSettings):
+    """A residual PDE's fit (hjb.solvers.residual): a `width`×`depth` tanh network, `collocation` interior points
+    (`sampling`) and `boundary_points` on each condition's part, `adam_steps_first` Adam steps (`learning_rate`),
+    then at most `pde_lbfgs_steps` L-BFGS. Converged when, on `probe_points` fresh points, the residual's rms is at most
+    `residual_tol` times the size of the terms it balances (the largest rms of u and of each derivative it reads) and
+    each condition's rms misfit at most `residual_tol` times the rms of u."""
+
+    collocation: int = 1024
+    boundary_points: int = 128
+    probe_points: int = 1024
+    residual_tol: float = 1e-3
+
+
 # One default per solver, serving every case of its kind: HJB_SETTINGS for discounted policy iteration,
 # FINITE_HORIZON_SETTINGS for finite-horizon problems, DIFFUSION_SETTINGS for a diffusion model's log-density HJB
 # (log-densities with sharp modes: wider networks, more collocation points, fewer and longer PI iterations than a
@@ -211,25 +225,31 @@ class FokkerPlanckSettings(_FitSettings):
 HJB_SETTINGS = SolverSettings()
 FINITE_HORIZON_SETTINGS = FiniteHorizonSettings()
 FOKKER_PLANCK_SETTINGS = FokkerPlanckSettings()
+RESIDUAL_SETTINGS = ResidualSettings()
 DIFFUSION_SETTINGS = FiniteHorizonSettings(width=48, collocation=2048, adam_steps_first=1000, adam_steps=500,
                                            pde_lbfgs_steps=1000, max_iterations=4, value_tol=1e-4,
                                            visited_fraction=0.5)
-AnySettings = SolverSettings | FiniteHorizonSettings | FokkerPlanckSettings
+AnySettings = SolverSettings | FiniteHorizonSettings | FokkerPlanckSettings | ResidualSettings
 
 
 def settings_class(problem) -> type:
-    """The settings class of the solver that takes `problem`: FiniteHorizonSettings for a FiniteHorizonProblem,
-    else SolverSettings."""
+    """The settings class of the solver that takes `problem`: ResidualSettings for a ResidualPDE,
+    FiniteHorizonSettings for a FiniteHorizonProblem, else SolverSettings."""
     from hjb.pdes.finite_horizon import FiniteHorizonProblem
+    from hjb.pdes.residual_pde import ResidualPDE
 
+    if isinstance(problem, ResidualPDE):
+        return ResidualSettings
     return FiniteHorizonSettings if isinstance(problem, FiniteHorizonProblem) else SolverSettings
 
 
-def default_settings(problem) -> SolverSettings | FiniteHorizonSettings:
+def default_settings(problem) -> AnySettings:
     """The defaults of the solver that takes `problem`: DIFFUSION_SETTINGS for a DiffusionModel, FINITE_HORIZON_SETTINGS
-    for another FiniteHorizonProblem, else HJB_SETTINGS."""
+    for another FiniteHorizonProblem, RESIDUAL_SETTINGS for a ResidualPDE, else HJB_SETTINGS."""
     from hjb.pdes.diffusion_model import DiffusionModel
 
     if isinstance(problem, DiffusionModel):
         return DIFFUSION_SETTINGS
+    if settings_class(problem) is ResidualSettings:
+        return RESIDUAL_SETTINGS
     return FINITE_HORIZON_SETTINGS if settings_class(problem) is FiniteHorizonSettings else HJB_SETTINGS

@@ -6,6 +6,7 @@ On a Box:       V(x) = offset + scale · m(x) · N_θ(z(x)), offset trained, bot
                 orders of magnitude (Merton's x^{1−γ}) is then learnt relative to its local size.
 On a cylinder:  u(x, t) = h(x) + c·τ(t) · N_θ(z(x, t)) (or b(x, t) + c·τ·N_θ over a known base b = h at the fixed
                 time): a hard-wired initial (τ = t − t0) or terminal (τ = t1 − t) condition (FixedTime).
+Plain:          u = output(x, N_θ(z(x))) on either domain, a residual PDE's own output transform (identity if none).
 """
 from __future__ import annotations
 
@@ -92,8 +93,11 @@ class ValueNetwork:
     condition); see the module docstring. `box` is the space box either way."""
 
     def __init__(self, domain: Box | SpaceTime, width: int, depth: int, condition: FixedTime | None = None,
-                 activation: str = "tanh"):
+                 activation: str = "tanh", output: Callable[[Tensor, Tensor], Tensor] | None = None):
         self.domain, self.condition, self.dtype = domain, condition, torch.float64
+        if output is not None:  # a residual PDE's u = output(x, N_θ) on either domain
+            self._plain(domain, width, depth, activation, output)
+            return
         if isinstance(domain, SpaceTime):
             if condition is None:
                 raise ProblemError("a value network on a space-time cylinder needs a FixedTime condition")
@@ -121,6 +125,19 @@ class ValueNetwork:
         lo, hi = (np.log(domain.lo), np.log(domain.hi)) if log else (domain.lo, domain.hi)
         self.net.apply_feature_transform(_input_map(lo, hi, log))
         self.net.apply_output_transform(_AffineOutput(self.net))
+
+    def _plain(self, domain: Box | SpaceTime, width: int, depth: int, activation: str, output) -> None:
+        """u = output(x, N_θ(z(x))), no offset, scale or FixedTime: the network of a residual PDE."""
+        time = isinstance(domain, SpaceTime)
+        self.box = domain.box if time else domain
+        if time and self.box.scale != "linear":
+            raise ProblemError("space-time networks need a linear-scale Box")
+        lo, hi = (np.append(self.box.lo, domain.t0), np.append(self.box.hi, domain.t1)) if time else \
+            (self.box.lo, self.box.hi)
+        log = self.box.scale == "log"
+        self.net = dde.nn.FNN([len(lo)] + [width] * depth + [1], activation, "Glorot normal")
+        self.net.apply_feature_transform(_input_map(np.log(lo) if log else lo, np.log(hi) if log else hi, log))
+        self.net.apply_output_transform(output)
 
     @property
     def rate(self) -> float:
