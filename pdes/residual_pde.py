@@ -58,6 +58,11 @@ class ResidualPDE:
         return isinstance(self.domain, SpaceTime)
 
     @property
+    def state_dim(self) -> int:
+        """d, the space dimension."""
+        return self.domain.dim
+
+    @property
     def columns(self) -> int:
         """D: d, or d + 1 with time."""
         return self.domain.dim + (1 if self.time else 0)

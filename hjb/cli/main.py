@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from hjb.cli.parser import BUILTIN_PROBLEMS, build_parser
+from hjb.cli.parser import BUILTIN_PROBLEMS, PDE_FILE_KINDS, build_parser
 from hjb.errors import HJBError, TrainingDivergedError
 
 
@@ -13,6 +13,9 @@ def _list(args) -> int:
     print("Built-in problems:")
     for name, call, text in BUILTIN_PROBLEMS:
         print(f"  {name:<14} {call:<48} {text}")
+    print("PDE file kinds:")
+    for name, call, text in PDE_FILE_KINDS:
+        print(f"  {name + ' = ' + call:<62} {text}")
     print("Validation suites:")
     for name, cases in SUITES.items():
         print(f"  {name:<14} {', '.join(case.name for case in cases)}")
@@ -21,7 +24,7 @@ def _list(args) -> int:
 
 def _solve(args) -> int:
     from hjb.cli.pipeline import solve_file
-    from hjb.io.rundir import FINITE, run_kind
+    from hjb.io.rundir import FINITE, RESIDUAL, run_kind
 
     try:
         solution, run_dir = solve_file(args.file, out_dir=args.out, seed=args.seed, progress=not args.quiet)
@@ -29,6 +32,13 @@ def _solve(args) -> int:
         if getattr(err, "run_dir", None) is not None:
             print(f"last finite solution saved to {err.run_dir} (status diverged)")
         raise
+    if run_kind(solution) == RESIDUAL:
+        record = solution.history[-1]
+        print(f"fitted {solution.problem.name}: residual rms {record['residual_rms']:.3e}, worst of it and the "
+              f"conditions' misfits relative to their scale {record['relative']:.3e} (converged needs ≤ residual_tol "
+              f"{solution.settings.residual_tol:g}), status {solution.status}")
+        print(f"run directory: {run_dir}")
+        return 0 if solution.status == "converged" else 1
     final = solution.history[-1]["hjb_residual_rms"] if solution.history else float("nan")
     finite = run_kind(solution) == FINITE
     horizon = f" (finite horizon T = {solution.problem.horizon:g})" if finite else ""

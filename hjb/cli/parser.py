@@ -13,6 +13,13 @@ BUILTIN_PROBLEMS = (
     ("StochasticLQR", "hjb.pdes.StochasticLQR(A, B, Q, R, D, discount)", "stochastic LQR in any dimension"),
     ("Merton", "hjb.pdes.Merton(r_f, mu, sigma, gamma, discount)", "Merton's problem with your parameters"),
 )
+# What a PDE file may declare (README, "Kinds of PDE file"): the module-level name, the class, what it solves.
+PDE_FILE_KINDS = (
+    ("problem", "hjb.pdes.ControlProblem(...)", "discounted, infinite horizon: ρV = max_a {r + L^a V}"),
+    ("problem", "hjb.pdes.finite_horizon.FiniteHorizonProblem(...)", "finite horizon: −∂_t V = max_a {r + L^a V}"),
+    ("problem", "hjb.pdes.diffusion_model.DiffusionModel(...)", "a diffusion model's log-density HJB"),
+    ("pde", "hjb.pdes.residual_pde.ResidualPDE(...)", "any residual R(x, u, D) = 0 with conditions"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list built-in problems and validation suites")
     solve = sub.add_parser("solve", help="solve the problem defined in a PDE file")
     solve.add_argument("file", metavar="FILE.py", help="Python file defining `problem` (and optionally `settings`): "
-                       "a ControlProblem (discounted, infinite horizon) or a FiniteHorizonProblem such as a DiffusionModel")
+                       "a ControlProblem (discounted, infinite horizon) or a FiniteHorizonProblem such as a "
+                       "DiffusionModel; or `pde`, a ResidualPDE")
     solve.add_argument("--out", metavar="DIR", help="run directory (default runs/<problem name>)")
     solve.add_argument("--seed", type=int, help="replace settings.seed")
     _add_run_options(solve)
@@ -62,8 +70,8 @@ def _add_export(sub) -> None:
     export.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `hjb solve`")
     export.add_argument("--points", type=int, help="grid points per axis (default 101 for d=1, 41 for d=2, else 11; "
                         f"with --slice {SLICE_POINTS})")
-    export.add_argument("--times", type=int, metavar="N_t", help="finite-horizon runs only: number of evenly spaced "
-                        f"times over [0, T], both ends included (default {DEFAULT_TIMES})")
+    export.add_argument("--times", type=int, metavar="N_t", help="runs with time only (finite-horizon, residual PDE on a SpaceTime): number of evenly spaced "
+                        f"times over [t0, t1], both ends included (default {DEFAULT_TIMES})")
     export.add_argument("--at", metavar="POINTS.npy", help="export at these points instead of a grid: a .npy array "
                         "(n, d), or (n, d + 1) with the time last for a finite-horizon run, inside the domain")
     export.add_argument("--slice", metavar="I,J", help="export a 2-D slice over state axes I and J (indices from 0)")

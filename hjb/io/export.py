@@ -37,6 +37,20 @@ ORDER = "time slowest, then the space grid with its first axis slowest (SpaceTim
 MAX_GRID_POINTS = 2_000_000
 
 
+def timed(problem) -> bool:
+    """Whether the problem's points carry their time as a last column: a FiniteHorizonProblem, or a ResidualPDE on a
+    SpaceTime domain."""
+    return isinstance(problem, FiniteHorizonProblem) or bool(getattr(problem, "time", False))
+
+
+def field_names(solution) -> dict[str, str]:
+    """The exported names of the value and residual fields: value/hjb_residual for a control problem, u/residual for a
+    residual PDE (which has no policy)."""
+    if hasattr(solution, "action"):
+        return {"value": "value", "hjb_residual": "hjb_residual"}
+    return {"value": "u", "hjb_residual": "residual"}
+
+
 def default_points(state_dim: int) -> int:
     """Grid points per axis when none are given: 101 for d = 1, 41 for d = 2, 11 otherwise."""
     return {1: 101, 2: 41}.get(state_dim, 11)
@@ -91,18 +105,26 @@ def check_grid_size(state_dim: int, points_per_axis: int, times: int | None = No
 
 
 def evaluate(solution, x: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """V (n,), α (n, m) and R_HJB (n,) of the solution at x (n, d) (or (n, d + 1) space-time points), in batches."""
-    parts = [
-        (solution.value(chunk), solution.action(chunk).reshape(len(chunk), -1), solution.hjb_residual(chunk))
-        for chunk in (x[i:i + batch] for i in range(0, len(x), batch))
-    ]
+    """V (n,), α (n, m) and R_HJB (n,) of the solution at x (n, d) (or (n, d + 1) space-time points), in batches; for
+    a residual PDE u (n,), an empty policy (n, 0) and its residual R (n,)."""
+    control = hasattr(solution, "action")
+
+    def fields(chunk):
+        if not control:
+            return solution.value(chunk), np.empty((len(chunk), 0)), solution.residual(chunk)
+        return solution.value(chunk), solution.action(chunk).reshape(len(chunk), -1), solution.hjb_residual(chunk)
+
+    parts = [fields(chunk) for chunk in (x[i:i + batch] for i in range(0, len(x), batch))]
     return tuple(np.concatenate(column, axis=0) for column in zip(*parts, strict=False))
 
 
 def _write_npz(path: Path, data: dict) -> None:
+    names = data.get("names", {"value": "value", "hjb_residual": "hjb_residual"})
     arrays = {} if data["t"] is None else {"t": data["t"]}
-    arrays.update(x=data["x"], value=data["value"], policy=data["policy"], hjb_residual=data["hjb_residual"],
-                  meta=np.array(data["meta"]))
+    arrays.update({"x": data["x"], names["value"]: data["value"]})
+    if data["policy"].shape[1]:
+        arrays["policy"] = data["policy"]
+    arrays.update({names["hjb_residual"]: data["hjb_residual"], "meta": np.array(data["meta"])})
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     path.write_bytes(buffer.getvalue())
@@ -110,8 +132,9 @@ def _write_npz(path: Path, data: dict) -> None:
 
 def _write_csv(path: Path, data: dict) -> None:
     x, policy, t = data["x"], data["policy"], data["t"]
-    header = ([] if t is None else ["t"]) + [f"x{i}" for i in range(x.shape[1])] + ["value"]
-    header += [f"policy{j}" for j in range(policy.shape[1])] + ["hjb_residual"]
+    names = data.get("names", {"value": "value", "hjb_residual": "hjb_residual"})
+    header = ([] if t is None else ["t"]) + [f"x{i}" for i in range(x.shape[1])] + [names["value"]]
+    header += [f"policy{j}" for j in range(policy.shape[1])] + [names["hjb_residual"]]
     table = np.column_stack(([] if t is None else [t]) + [x, data["value"], policy, data["hjb_residual"]])
     buffer = io.StringIO()
     buffer.write(f"# meta: {data['meta']}\n")
@@ -133,15 +156,13 @@ def grid_dataset(data: dict):
     m = data["policy"].shape[1]
     C = columns.reshape(shape + (len(dims),))
     coords = {dims[i]: np.moveaxis(C[..., i], i, 0).reshape(shape[i], -1)[:, 0] for i in range(len(dims))}
-    coords["action"] = np.arange(m)
-    return xr.Dataset(
-        {
-            "value": (dims, data["value"].reshape(shape)),
-            "hjb_residual": (dims, data["hjb_residual"].reshape(shape)),
-            "policy": (dims + ("action",), data["policy"].reshape(shape + (m,))),
-        },
-        coords=coords,
-    )
+    names = data.get("names", {"value": "value", "hjb_residual": "hjb_residual"})
+    variables = {names["value"]: (dims, data["value"].reshape(shape)),
+                 names["hjb_residual"]: (dims, data["hjb_residual"].reshape(shape))}
+    if m:
+        coords["action"] = np.arange(m)
+        variables["policy"] = (dims + ("action",), data["policy"].reshape(shape + (m,)))
+    return xr.Dataset(variables, coords=coords)
 
 
 def _write_netcdf(path: Path, data: dict) -> None:
@@ -157,15 +178,15 @@ def grid_points(problem, points_per_axis: int, times: int | None = None):
     """(points, x, t, N_t): the export grid of the problem, Box.grid(N) (t = N_t = None), or for a finite-horizon
     problem SpaceTime.grid(N, N_t) with N_t = `times` (default DEFAULT_TIMES) and its x (n, d) and t (n,) columns;
     ProblemError, before anything is built, when the grid has more than MAX_GRID_POINTS points."""
-    if isinstance(problem, FiniteHorizonProblem):
+    if timed(problem):
         N_t = check_times(DEFAULT_TIMES if times is None else times)
         check_grid_size(problem.state_dim, points_per_axis, N_t)
         points = problem.domain.grid(points_per_axis, N_t)
         d = problem.state_dim
         return points, points[:, :d], points[:, d], N_t
     if times is not None:
-        raise ProblemError(f"--times applies to finite-horizon runs only; problem {problem.name!r} is an "
-                           "infinite-horizon ControlProblem (export it without --times)")
+        raise ProblemError(f"--times applies to runs with time only (finite-horizon, or a residual PDE on a SpaceTime); "
+                           f"problem {problem.name!r} has no time (export it without --times)")
     check_grid_size(problem.state_dim, points_per_axis)
     points = problem.domain.grid(points_per_axis)
     return points, points, None, None
@@ -181,11 +202,11 @@ def write_export(solution, points: np.ndarray, fmt: str, out_path: str | os.Path
     """Evaluate V, α, R_HJB at points (n, d) or (n, d + 1) (time last) and write them, with x, t (finite horizon,
     else None) and meta = JSON(info), in format fmt to out_path atomically; `extra` goes to the writer."""
     d = solution.problem.state_dim
-    finite = isinstance(solution.problem, FiniteHorizonProblem)
+    finite = timed(solution.problem)
     value, policy, residual = evaluate(solution, points)
     data = {"t": points[:, d] if finite else None, "x": points[:, :d], "value": value, "policy": policy,
             "hjb_residual": residual, "meta": json.dumps(plain(info), allow_nan=False),
-            "problem": solution.problem.name, **extra}
+            "problem": solution.problem.name, "names": field_names(solution), **extra}
     out = Path(out_path)
     with atomic_file(out) as temp:
         WRITERS[fmt](temp, data)
@@ -202,7 +223,7 @@ def export_grid(solution, points_per_axis: int, fmt: str, out_path: str | os.Pat
     points, _, t, N_t = grid_points(problem, N, times)
     info = run_info(solution, points_per_axis=N)
     if t is not None:
-        info.update(times=N_t, horizon=problem.horizon, order=ORDER)
+        info.update(times=N_t, horizon=problem.domain.t1 - problem.domain.t0, order=ORDER)
     return write_export(solution, points, fmt, out_path, info, points_per_axis=N, times=N_t)
 
 

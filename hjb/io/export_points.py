@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hjb.errors import ProblemError
-from hjb.io.export import MAX_GRID_POINTS, check_format, check_points, run_info, write_export
-from hjb.pdes.finite_horizon import FiniteHorizonProblem
+from hjb.io.export import MAX_GRID_POINTS, check_format, check_points, run_info, timed, write_export
 
 SLICE_POINTS = 41
 
@@ -26,7 +25,7 @@ def _numbers(values) -> str:
 
 
 def _box(problem):
-    return problem.domain.box if isinstance(problem, FiniteHorizonProblem) else problem.domain
+    return problem.domain.box if timed(problem) else problem.domain
 
 
 def read_points(path: str | os.PathLike) -> np.ndarray:
@@ -50,7 +49,7 @@ def check_user_points(problem, points: np.ndarray, source: str = "the array") ->
     """points as float64 (n, d), or (n, d + 1) with the time last for a finite-horizon problem; ProblemError when
     the shape is wrong, a value is NaN/inf, or a point lies outside the closed domain (box, and [0, T])."""
     points = np.asarray(points)
-    d, finite = problem.state_dim, isinstance(problem, FiniteHorizonProblem)
+    d, finite = problem.state_dim, timed(problem)
     names = "x0" if d == 1 else f"x0..x{d - 1}"
     columns = f"d + 1 = {d + 1} columns ({names}, then the time t)" if finite else \
         f"d = {d} columns ({names}; an infinite-horizon run has no time column)"
@@ -95,8 +94,8 @@ def export_at(solution, points: np.ndarray, fmt: str, out_path: str | os.PathLik
     what = "the array" if source == "array" else f"--at {source}"
     points = check_user_points(solution.problem, points, what)
     info = run_info(solution, layout="points", points=len(points), source=source)
-    if isinstance(solution.problem, FiniteHorizonProblem):
-        info.update(horizon=solution.problem.horizon, columns="x0..x(d-1), then t (time last)")
+    if timed(solution.problem):
+        info.update(horizon=solution.problem.domain.t1 - solution.problem.domain.t0, columns="x0..x(d-1), then t (time last)")
     return write_export(solution, points, fmt, out_path, info, to_dataset=point_dataset)
 
 
@@ -141,7 +140,7 @@ def parse_state(through, box) -> np.ndarray:
 def _check_time(problem, time) -> float | None:
     """The slice's time: None for an infinite-horizon problem (ProblemError if one is given), else `time` (default
     t0 = 0) in [t0, T]."""
-    if not isinstance(problem, FiniteHorizonProblem):
+    if not timed(problem):
         if time is not None:
             raise ProblemError(f"--time applies to finite-horizon runs only; problem {problem.name!r} is an "
                                "infinite-horizon ControlProblem (slice it without --time)")
@@ -202,6 +201,6 @@ def export_slice(solution, axes, fmt: str, out_path: str | os.PathLike, through=
     info = run_info(solution, layout="slice", axes=[i, j], through=state.tolist(), points_per_axis=N,
                     order=f"x{i} slowest, then x{j}")
     if t is not None:
-        info.update(time=t, horizon=problem.horizon)
+        info.update(time=t, horizon=problem.domain.t1 - problem.domain.t0)
     return write_export(solution, points, fmt, out_path, info, to_dataset=slice_dataset, axes=(i, j),
                         points_per_axis=N)

@@ -1,5 +1,5 @@
 """PDE files: a Python file defining a module-level `problem` (a ControlProblem, infinite-horizon discounted, or a
-FiniteHorizonProblem such as a DiffusionModel) and optional `settings`."""
+FiniteHorizonProblem such as a DiffusionModel) or `pde` (a ResidualPDE), and optional `settings`."""
 from __future__ import annotations
 
 import importlib.util
@@ -12,10 +12,18 @@ from pathlib import Path
 from hjb.errors import HJBError, PDEFileError
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.problem import ControlProblem
-from hjb.settings import AnySettings, FiniteHorizonSettings, SolverSettings, settings_class
+from hjb.pdes.residual_pde import ResidualPDE
+from hjb.settings import (
+    AnySettings,
+    FiniteHorizonSettings,
+    ResidualSettings,
+    SolverSettings,
+    settings_class,
+)
 
 _counter = itertools.count()
 PROBLEM_TYPES = (ControlProblem, FiniteHorizonProblem)
+AnyProblem = ControlProblem | FiniteHorizonProblem | ResidualPDE
 
 
 def _one_line(exc: BaseException) -> str:
@@ -63,10 +71,10 @@ def _check_file(file: Path) -> None:
 
 def _settings(module, file: Path) -> AnySettings | None:
     settings = getattr(module, "settings", None)
-    if settings is not None and not isinstance(settings, (SolverSettings, FiniteHorizonSettings)):
+    if settings is not None and not isinstance(settings, (SolverSettings, FiniteHorizonSettings, ResidualSettings)):
         raise PDEFileError(
             f"PDE file {file}: `settings` is a {type(settings).__name__}; expected settings = SolverSettings(...) "
-            "(or FiniteHorizonSettings(...) for a FiniteHorizonProblem)"
+            "(or FiniteHorizonSettings(...) for a FiniteHorizonProblem, ResidualSettings(...) for a ResidualPDE)"
         )
     return settings
 
@@ -105,17 +113,36 @@ def check_problem(problem, file: Path, what: str = "`problem`") -> ControlProble
     return problem
 
 
-def load_problem(path: str | os.PathLike) -> tuple[ControlProblem | FiniteHorizonProblem, AnySettings | None]:
-    """Import the PDE file at `path`; return its `problem` (shape-checked) and its `settings` or None."""
+def check_pde(pde, file: Path) -> ResidualPDE:
+    """`pde` if it is a ResidualPDE whose residual and output transform give the declared shapes; PDEFileError (or
+    the shape check's own HJBError) naming the file otherwise."""
+    if not isinstance(pde, ResidualPDE):
+        raise PDEFileError(f"PDE file {file}: `pde` is a {type(pde).__name__}; expected pde = ResidualPDE(...)")
+    try:
+        pde.check_shapes()
+    except HJBError as exc:
+        _name_file(exc, file)
+        raise
+    except Exception as exc:
+        raise PDEFileError(
+            f"PDE file {file}: calling the residual on sample points raised {type(exc).__name__}: {_one_line(exc)}; "
+            "expected residual(x, u, D) of torch tensors x (n, D), u (n, 1) returning (n, 1)"
+        ) from exc
+    return pde
+
+
+def load_problem(path: str | os.PathLike) -> tuple[AnyProblem, AnySettings | None]:
+    """Import the PDE file at `path`; return its `problem` or `pde` (shape-checked) and its `settings` or None."""
     file = Path(path)
     _check_file(file)
     module = _import(file)
-    if not hasattr(module, "problem"):
-        raise PDEFileError(
-            f"PDE file {file} defines no module-level `problem`; expected problem = ControlProblem(...)"
-        )
+    has_problem, has_pde = hasattr(module, "problem"), hasattr(module, "pde")
+    if has_problem == has_pde:
+        what = "both `problem` and `pde`" if has_problem else "no module-level `problem` or `pde`"
+        raise PDEFileError(f"PDE file {file} defines {what}; expected one: problem = ControlProblem(...) (or "
+                           "FiniteHorizonProblem(...)) or pde = ResidualPDE(...)")
     settings = _settings(module, file)
-    problem = check_problem(module.problem, file)
+    problem = check_pde(module.pde, file) if has_pde else check_problem(module.problem, file)
     return problem, check_settings(settings, problem, file)
 
 

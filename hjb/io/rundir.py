@@ -1,7 +1,8 @@
 """Run directories: a solved problem on disk (marker, settings, history, weights, PDE source, plots).
 
-Two kinds share the marker format: infinite-horizon runs (a ControlProblem; format version 1, as before) and
-finite-horizon runs (a FiniteHorizonProblem such as a DiffusionModel; format version 2, with "horizon"). The
+Three kinds share the marker format: infinite-horizon runs (a ControlProblem; format version 1, as before),
+finite-horizon runs (a FiniteHorizonProblem such as a DiffusionModel; format version 2, with "horizon") and residual
+PDE runs (a ResidualPDE; format version 3, no convergence plot). The
 marker's "kind" names which; markers without one (written before finite-horizon runs existed) are
 infinite-horizon. An hjb that reads version 1 only refuses a finite-horizon run by its version.
 """
@@ -24,20 +25,25 @@ from hjb.io.pdefile import load_problem
 from hjb.io.plots import convergence_figure, plot_grid, policy_figure, save_figure, value_figure
 from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
-from hjb.settings import FiniteHorizonSettings, SolverSettings
+from hjb.pdes.residual_pde import ResidualPDE
+from hjb.settings import AnySettings, FiniteHorizonSettings, ResidualSettings, SolverSettings
 from hjb.solvers.finite_horizon import TimedPolicy, value_network
 from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
+from hjb.solvers.residual import ResidualSolution, residual_network
 from hjb.solvers.solution import RUN_MARKER, Solution
 
 FORMAT = "hjb-run"
-INFINITE, FINITE = "infinite_horizon", "finite_horizon"
-VERSIONS = {INFINITE: 1, FINITE: 2}  # the format version each kind of run is written with
+INFINITE, FINITE, RESIDUAL = "infinite_horizon", "finite_horizon", "residual_pde"
+VERSIONS = {INFINITE: 1, FINITE: 2, RESIDUAL: 3}  # the format version each kind of run is written with
 FILES = ("settings.json", "history.json", "weights.pt", "problem.py")
 
 
 
-def run_kind(solution: Solution) -> str:
-    """The kind of run: FINITE for a finite-horizon problem's solution, else INFINITE."""
+def run_kind(solution: Solution | ResidualSolution) -> str:
+    """The kind of run: RESIDUAL for a residual PDE's fit, FINITE for a finite-horizon problem's solution, else
+    INFINITE."""
+    if isinstance(solution, ResidualSolution):
+        return RESIDUAL
     return FINITE if solution.finite_horizon else INFINITE
 
 
@@ -53,7 +59,7 @@ def save_run(solution: Solution, run_dir: str | os.PathLike, source_file: str | 
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "status": solution.status,
         "iterations": len(history),
-        "final_hjb_residual_rms": history[-1]["hjb_residual_rms"] if history else None,
+        "final_hjb_residual_rms": history[-1].get("hjb_residual_rms") if history else None,
         "source_file": str(source.resolve()),
         "problem": solution.problem.describe(),
     }
@@ -63,12 +69,16 @@ def save_run(solution: Solution, run_dir: str | os.PathLike, source_file: str | 
         shutil.copyfile(source, temp / "problem.py")
         (temp / "settings.json").write_text(dumps(solution.settings.to_dict()), encoding="utf-8")
         (temp / "history.json").write_text(dumps(history), encoding="utf-8")
-        if kind == FINITE:
+        if kind == RESIDUAL:
+            torch.save({"net": solution.network.state()}, temp / "weights.pt")
+        elif kind == FINITE:
             # rate with the weights: value_network(problem, settings, rate) rebuilds the same V
             torch.save({"net": solution.network.state(), "rate": solution.network.rate}, temp / "weights.pt")
         else:
             _save_infinite_horizon(solution, temp)
-        save_figure(convergence_figure(history, f"policy iteration — {solution.problem.name}"), temp / "convergence.png")
+        if kind != RESIDUAL:  # one fit, no iterations to plot
+            save_figure(convergence_figure(history, f"policy iteration — {solution.problem.name}"),
+                        temp / "convergence.png")
         (temp / RUN_MARKER).write_text(dumps(marker), encoding="utf-8")  # last: marks a complete run
     return run_dir
 
@@ -108,9 +118,9 @@ def read_marker(run_dir: str | os.PathLike) -> dict:
     return marker
 
 
-def load_run(run_dir: str | os.PathLike) -> Solution:
+def load_run(run_dir: str | os.PathLike) -> Solution | ResidualSolution:
     """Rebuild the solution saved in run_dir from problem.py, settings and weights: a Solution for an
-    infinite-horizon run or a finite-horizon one."""
+    infinite-horizon run or a finite-horizon one, a ResidualSolution for a residual PDE's."""
     run_dir = Path(run_dir)
     marker = read_marker(run_dir)
     missing = [name for name in FILES if not (run_dir / name).is_file()]
@@ -121,7 +131,8 @@ def load_run(run_dir: str | os.PathLike) -> Solution:
     except PDEFileError as exc:
         raise RunDirError(f"run directory {run_dir}: its problem.py no longer loads ({exc})") from exc
     kind = marker["kind"]
-    if isinstance(problem, FiniteHorizonProblem) != (kind == FINITE):
+    if isinstance(problem, ResidualPDE) != (kind == RESIDUAL) or isinstance(problem, FiniteHorizonProblem) != (
+            kind == FINITE):
         raise RunDirError(f"run directory {run_dir} is marked {kind.replace('_', '-')} but its problem.py declares a "
                           f"{type(problem).__name__}; expected the problem it was solved for")
     status = marker.get("status", "unknown")
@@ -129,6 +140,10 @@ def load_run(run_dir: str | os.PathLike) -> Solution:
         settings = _settings(kind, json.loads((run_dir / "settings.json").read_text(encoding="utf-8")))
         history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
         weights = torch.load(run_dir / "weights.pt", weights_only=True)
+        if kind == RESIDUAL:
+            net = residual_network(problem, settings)
+            net.load_state(weights["net"])
+            return ResidualSolution(problem, net, history, settings, status)
         if kind == FINITE:
             net = value_network(problem, settings, float(weights["rate"]))
             net.load_state(weights["net"])
@@ -144,10 +159,12 @@ def load_run(run_dir: str | os.PathLike) -> Solution:
     return Solution(problem, critic, policy, history, settings, status=status)
 
 
-def _settings(kind: str, data: dict) -> SolverSettings | FiniteHorizonSettings:
+def _settings(kind: str, data: dict) -> AnySettings:
     """The run's settings: SolverSettings for an infinite-horizon run; FiniteHorizonSettings for a finite-horizon one,
     whose settings.json, when written before each solver had its own settings, also holds the SolverSettings fields
     that solver never read: those are dropped."""
+    if kind == RESIDUAL:
+        return ResidualSettings.from_dict(data)
     if kind != FINITE:
         return SolverSettings.from_dict(data)
     names = {f.name for f in dataclasses.fields(FiniteHorizonSettings)}

@@ -95,6 +95,7 @@ class ValueNetwork:
     def __init__(self, domain: Box | SpaceTime, width: int, depth: int, condition: FixedTime | None = None,
                  activation: str = "tanh", output: Callable[[Tensor, Tensor], Tensor] | None = None):
         self.domain, self.condition, self.dtype = domain, condition, torch.float64
+        self.plain = output is not None
         if output is not None:  # a residual PDE's u = output(x, N_θ) on either domain
             self._plain(domain, width, depth, activation, output)
             return
@@ -150,7 +151,7 @@ class ValueNetwork:
         return self.condition
 
     def _affine(self):
-        if self.condition is not None:
+        if self.condition is not None or self.plain:
             raise ProblemError("only a value network on a Box has a trained output offset and scale")
         return self.net
 
@@ -169,7 +170,7 @@ class ValueNetwork:
     @property
     def profiled(self) -> bool:
         """True when V's output carries a power-law profile m(x) (set_profile)."""
-        return self.condition is None and bool(self.net.v_profiled)
+        return self.condition is None and not self.plain and bool(self.net.v_profiled)
 
     def set_profile(self, power: np.ndarray, centre: np.ndarray) -> None:
         """V = offset + scale · m(x) · N with m(x) = Π_j (x_j / c_j)^{b_j}, b = power (d,), c = centre (d,) > 0: set
@@ -272,11 +273,12 @@ class ValueNetwork:
     def load_state(self, state: dict) -> None:
         """Restore weights saved by state() (a Box network saved before profiles existed loads without one)."""
         state = dict(state)
-        if self.condition is None:
+        affine = self.condition is None and not self.plain
+        if affine:
             state.setdefault("v_power", torch.zeros_like(self.net.v_power))
             state.setdefault("v_centre", torch.ones_like(self.net.v_centre))
         self.net.load_state_dict(state)
-        if self.condition is None:
+        if affine:
             self.net.v_profiled = bool(torch.any(self.net.v_power != 0))
 
     def is_finite(self) -> bool:

@@ -129,7 +129,7 @@ def test_file_without_problem(tmp_path):
     write(tmp_path / "empty.py", "x = 1\n")
     result = run_cli("solve", "empty.py", cwd=tmp_path)
     assert result.returncode == 2
-    assert "defines no module-level `problem`" in error_line(result)
+    assert "defines no module-level `problem` or `pde`" in error_line(result)
 
 
 def test_drift_of_the_wrong_shape(tmp_path):

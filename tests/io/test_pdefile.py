@@ -80,7 +80,8 @@ def test_no_problem(tmp_path):
     with pytest.raises(PDEFileError) as exc:
         load_problem(path)
     assert _one_line(exc) == (
-        f"PDE file {path} defines no module-level `problem`; expected problem = ControlProblem(...)"
+        f"PDE file {path} defines no module-level `problem` or `pde`; expected one: problem = ControlProblem(...) (or "
+        "FiniteHorizonProblem(...)) or pde = ResidualPDE(...)"
     )
 
 
