@@ -39,6 +39,9 @@ TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "hjb_lqg": ("HJB-LQ (DeepBSDE's benchmark) by the finite-horizon solver against Cole–Hopf", (
         ("|u(0,0) − ref|/ref (worst λ)", "u00_rel_error"), ("u(0, ·) rel L2 on N(0, I) (worst λ)", "rel_l2"),
         ("PI its", "iterations"))),
+    "residual": ("Residual PDEs against exact solutions", (
+        ("u rel L2", "rel_l2"), ("derivative rel L2", "derivative_rel_l2"),
+        ("relative residual", "residual_relative"))),
 }
 TAIL = ("seconds", "status", "result")
 
@@ -221,8 +224,14 @@ def _hjb_lqg_figures(case: dict) -> dict:
             "convergence": convergence_figure(arrays["history"], f"{name}: HJB residual per PI iteration (last λ)")}
 
 
+def _residual_figures(case: dict) -> dict:
+    arrays, name = case["arrays"], case["name"]
+    grid = PlotGrid(arrays["line"].reshape(-1, 1), "line", (arrays["line"],), arrays["label"])
+    return {"value": comparison_figure(grid, arrays["u"], arrays["u_reference"], "u", f"{name}: u vs exact")}
+
+
 FIGURES = {"hjb": _hjb_figures, "fokker_planck": _density_figures, "diffusion": _diffusion_figures,
-           "hjb_lqg": _hjb_lqg_figures}
+           "hjb_lqg": _hjb_lqg_figures, "residual": _residual_figures}
 
 
 def write_case_plots(case: dict, out_dir: Path) -> list[Path]:

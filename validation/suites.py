@@ -2,11 +2,16 @@
 Lyapunov laws, noised Gaussian mixtures); `quick` ⊂ `full`."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from hjb.errors import UnknownNameError
 from hjb.geometry.box import Box
+from hjb.geometry.spacetime import SpaceTime
+from hjb.pdes.black_scholes import black_scholes_call
 from hjb.pdes.data_laws import GaussianMixture
+from hjb.pdes.heat import heat_product
 from hjb.pdes.lqr import StochasticLQR, coupled_lqr, seed_lqr
 from hjb.pdes.merton import Merton
 from hjb.pdes.noising import VPNoising
@@ -16,12 +21,15 @@ from hjb.settings import (
     FOKKER_PLANCK_SETTINGS,
     HJB_SETTINGS,
 )
+from hjb.validation.black_scholes import call_delta, call_price
 from hjb.validation.bounded_lqr import bounded_lqr_solution
-from hjb.validation.cases import Case, ValidationCase
+from hjb.validation.cases import TEST_POINTS, TEST_SEED, Case, ValidationCase
 from hjb.validation.density_cases import FokkerPlanckCase, StationaryLawCase
 from hjb.validation.diffusion_case import DiffusionCase
+from hjb.validation.heat import heat_product_solution
 from hjb.validation.hjb_lqg_case import HJBLQGCase
 from hjb.validation.merton import merton_solution
+from hjb.validation.residual_case import ResidualCase
 from hjb.validation.riccati import lqr_solution
 
 # Every case runs at its solver's defaults (hjb.settings): HJB_SETTINGS for the HJB cases, FOKKER_PLANCK_SETTINGS
@@ -130,6 +138,46 @@ def _mixture1d(baselines: bool) -> DiffusionCase:
                                      "identity_abs_z": 3.0})
 
 
+HEAT = 5, 0.2, 0.1  # d, k, T: u decays by e^{−kdπ²T} = e^{−0.99} over the horizon
+BLACK_SCHOLES = 1.0, 0.05, 0.2, 1.0, 3.0  # K, r, σ, T, S_max
+
+
+def _heat_points() -> np.ndarray:
+    d, _, T = HEAT
+    return SpaceTime(Box([0.0] * d, [1.0] * d), T).sample(TEST_POINTS, "uniform", seed=TEST_SEED)
+
+
+def _heat_line() -> np.ndarray:
+    """The diagonal x_0 = … = x_4 = s at t = T/2."""
+    d, _, T = HEAT
+    s = np.linspace(0.0, 1.0, 101)
+    return np.column_stack([s] * d + [np.full_like(s, T / 2)])
+
+
+def _spots_today() -> np.ndarray:
+    """201 spots S ∈ [0.5K, 1.5K] at t = 0."""
+    K = BLACK_SCHOLES[0]
+    S = np.linspace(0.5 * K, 1.5 * K, 201)
+    return np.column_stack([S, np.zeros_like(S)])
+
+
+def _call(kind, z: np.ndarray) -> np.ndarray:
+    K, r, sigma, T, _ = BLACK_SCHOLES
+    return kind(z[:, 0], T - z[:, 1], K, r, sigma)
+
+
+def _residual_cases() -> list[Case]:
+    d, k, T = HEAT
+    return [
+        # Initial and boundary conditions built in by the output transform (hjb.pdes.heat); 10⁴ uniform points.
+        ResidualCase("heat5d", partial(heat_product, d, k, T), partial(heat_product_solution, dim=d, diffusivity=k),
+                     _heat_points, {"rel_l2": 1e-3}, line=_heat_line, line_label="x0 = … = x4 (t = T/2)"),
+        ResidualCase("black_scholes_call", partial(black_scholes_call, *BLACK_SCHOLES), partial(_call, call_price),
+                     _spots_today, {"rel_l2": 1e-3, "derivative_rel_l2": 5e-3}, derivative=(0, partial(_call, call_delta)),
+                     line=_spots_today, line_label="S (t = 0)"),
+    ]
+
+
 def _quick(baselines: bool = False) -> list[Case]:
     return [
         _case("lqr1d", seed_lqr, lqr_solution, Box(-2.0, 2.0), 201, value_rel_l2=2e-3, policy_rel_l2=5e-3),
@@ -165,7 +213,7 @@ def _full() -> list[Case]:
         DiffusionCase("mixture2d", mixture2d, NOISING, DIFFUSION_SETTINGS, 41, identity_x=(0.5, 0.5),
                       tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                   "identity_abs_z": 3.0}),
-    ]
+    ] + _residual_cases()
 
 
 SUITES: dict[str, list[Case]] = {"quick": _quick(), "full": _full()}
