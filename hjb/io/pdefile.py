@@ -99,18 +99,23 @@ def check_problem(problem, file: Path, what: str = "`problem`") -> ControlProble
             "(e.g. StochasticLQR(...), Merton(...) or ControlProblem(...)) or FiniteHorizonProblem "
             "(e.g. DiffusionModel(...))"
         )
+    expected = ("the problem's functions", "functions of torch tensors x (n, d), a (n, m)"
+                f"{', t (n, 1)' if isinstance(problem, FiniteHorizonProblem) else ''}")
+    return _shape_checked(problem, file, *expected)
+
+
+def _shape_checked(declared, file: Path, called: str, expected: str):
+    """`declared` once its check_shapes() passes: its own HJBError named with the file, or PDEFileError for any other
+    exception of the user's functions (`called`, `expected` say what was called and what it should be)."""
     try:
-        problem.check_shapes()
+        declared.check_shapes()
     except HJBError as exc:
         _name_file(exc, file)
         raise
     except Exception as exc:
-        raise PDEFileError(
-            f"PDE file {file}: calling the problem's functions on sample points raised "
-            f"{type(exc).__name__}: {_one_line(exc)}; expected functions of torch tensors x (n, d), a (n, m)"
-            f"{', t (n, 1)' if isinstance(problem, FiniteHorizonProblem) else ''}"
-        ) from exc
-    return problem
+        raise PDEFileError(f"PDE file {file}: calling {called} on sample points raised {type(exc).__name__}: "
+                           f"{_one_line(exc)}; expected {expected}") from exc
+    return declared
 
 
 def check_pde(pde, file: Path) -> ResidualPDE:
@@ -118,17 +123,8 @@ def check_pde(pde, file: Path) -> ResidualPDE:
     the shape check's own HJBError) naming the file otherwise."""
     if not isinstance(pde, ResidualPDE):
         raise PDEFileError(f"PDE file {file}: `pde` is a {type(pde).__name__}; expected pde = ResidualPDE(...)")
-    try:
-        pde.check_shapes()
-    except HJBError as exc:
-        _name_file(exc, file)
-        raise
-    except Exception as exc:
-        raise PDEFileError(
-            f"PDE file {file}: calling the residual on sample points raised {type(exc).__name__}: {_one_line(exc)}; "
-            "expected residual(x, u, D) of torch tensors x (n, D), u (n, 1) returning (n, 1)"
-        ) from exc
-    return pde
+    return _shape_checked(pde, file, "the residual",
+                          "residual(x, u, D) of torch tensors x (n, D), u (n, 1) returning (n, 1)")
 
 
 def load_problem(path: str | os.PathLike) -> tuple[AnyProblem, AnySettings | None]:

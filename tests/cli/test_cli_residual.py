@@ -71,6 +71,7 @@ def test_a_space_time_residual_pde_exports_on_a_time_grid(tmp_path):
      "unknown part of the boundary 'x2_hi'"),
     ("residual=lambda x, u, D: D.dxx(0), conditions=[Periodic(0), Neumann(0.0)]", "every axis is periodic"),
     ("residual=lambda x, u, D: D.dt()", "dt() needs a SpaceTime domain"),
+    ("residual=lambda x, u, D: 1 / 0", "calling the residual on sample points raised ZeroDivisionError"),
 ])
 def test_a_bad_residual_pde_exits_2_before_training_and_writes_nothing(tmp_path, body, message):
     source = ("from hjb.geometry import Box\nfrom hjb.pdes.conditions import Dirichlet, Neumann, Periodic\n"
