@@ -156,7 +156,7 @@ def condition_points(condition, domain: Domain, periodic: set[int], n: int, seed
     return np.concatenate(blocks)[:n] if len(faces) == 1 else np.concatenate(blocks)
 
 
-def _column(value: Value) -> Callable[[np.ndarray], np.ndarray]:
+def value_column(value: Value) -> Callable[[np.ndarray], np.ndarray]:
     """g as DeepXDE wants it: points (n, D) ↦ (n, 1)."""
     if callable(value):
         return lambda x: np.asarray(value(x), dtype=float).reshape(len(x), 1)
@@ -180,13 +180,13 @@ def to_deepxde(condition, domain: Domain, geometry, periodic: set[int]) -> list:
         values = np.asarray(condition.values, dtype=float).reshape(-1, 1)
         return [dde.icbc.PointSetBC(np.asarray(condition.points, dtype=float), values)]
     if isinstance(condition, Initial):
-        return [dde.icbc.IC(geometry, _column(condition.value), lambda x, on_initial: on_initial)]
+        return [dde.icbc.IC(geometry, value_column(condition.value), lambda x, on_initial: on_initial)]
     if isinstance(condition, Terminal):
         end = domain.t1
-        return [dde.icbc.DirichletBC(geometry, _column(condition.value), lambda x, _: np.isclose(x[-1], end))]
+        return [dde.icbc.DirichletBC(geometry, value_column(condition.value), lambda x, _: np.isclose(x[-1], end))]
     if isinstance(condition, Periodic):
         on = _on_faces([(condition.axis, False)], box)
         return [dde.icbc.PeriodicBC(geometry, condition.axis, on, derivative_order=k) for k in (0, 1)]
     on = _on_faces(_faces(domain, condition.on, periodic), box)
     kind = dde.icbc.DirichletBC if isinstance(condition, Dirichlet) else dde.icbc.NeumannBC
-    return [kind(geometry, _column(condition.value), on)]
+    return [kind(geometry, value_column(condition.value), on)]

@@ -54,13 +54,7 @@ class ResidualSolution:
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
         """∇u_θ (n, D) at x (n, D) (with ∂u/∂t last on a SpaceTime domain)."""
-        with torch.enable_grad():
-            xt = torch.as_tensor(np.asarray(x, dtype=float), dtype=torch.float64).clone().requires_grad_(True)
-            return torch.autograd.grad(self.network(xt).sum(), xt)[0].numpy()
-
-    @property
-    def iterations(self) -> int:
-        return len(self.history)
+        return self.network.gradient(torch.as_tensor(np.asarray(x, dtype=float), dtype=torch.float64)).numpy()
 
 
 def condition_misfits(pde: ResidualPDE, u: ValueNetwork, n: int, seed: int) -> dict[str, float]:
@@ -78,18 +72,16 @@ def condition_misfits(pde: ResidualPDE, u: ValueNetwork, n: int, seed: int) -> d
         elif isinstance(c, cond.PointData):
             misfit = u.values(x) - np.asarray(c.values, dtype=float).reshape(-1)
         elif isinstance(c, cond.Neumann):
-            misfit = _normal_derivative(u, x, box) - cond._column(c.value)(x)[:, 0]
+            misfit = _normal_derivative(u, x, box) - cond.value_column(c.value)(x)[:, 0]
         else:
-            misfit = u.values(x) - cond._column(c.value)(x)[:, 0]
+            misfit = u.values(x) - cond.value_column(c.value)(x)[:, 0]
         out[f"{k}:{type(c).__name__}"] = float(np.sqrt(np.mean(misfit**2)))
     return out
 
 
 def _normal_derivative(u: ValueNetwork, x: np.ndarray, box) -> np.ndarray:
     """∂u/∂n (n,) at boundary points x (n, D): the outward normal of the face each point lies on."""
-    with torch.enable_grad():
-        xt = torch.as_tensor(x, dtype=torch.float64).clone().requires_grad_(True)
-        grad = torch.autograd.grad(u(xt).sum(), xt)[0].numpy()
+    grad = u.gradient(torch.as_tensor(x, dtype=torch.float64)).numpy()
     normal = np.zeros_like(x)
     for i in range(box.dim):
         normal[np.isclose(x[:, i], box.lo[i]), i] = -1.0
