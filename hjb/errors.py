@@ -18,6 +18,19 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
+def non_negative(value, name: str) -> float:
+    """`value` as a float if it is a finite number ≥ 0, else ProblemError naming `name`."""
+    import math
+
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ProblemError(f"{name} must be a number ≥ 0; got {value!r}") from None
+    if isinstance(value, bool) or not (math.isfinite(number) and number >= 0):
+        raise ProblemError(f"{name} must be a number ≥ 0; got {value!r}")
+    return number
+
+
 class ShapeError(ProblemError):
     """A problem function returned an array of the wrong shape."""
 

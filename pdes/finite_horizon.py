@@ -1,6 +1,9 @@
-"""Finite-horizon control: maximise E[∫_t^T r(X_s, a_s, s) ds + g(X_T)] for dX = f(X, a, s) ds + Σ(X, a, s) dW.
+"""Finite-horizon control: maximise E[∫_t^T e^{−ρ(s−t)} r(X_s, a_s, s) ds + e^{−ρ(T−t)} g(X_T)] for
+dX = f(X, a, s) ds + Σ(X, a, s) dW, with a discount ρ ≥ 0 (0 by default).
 
-Its HJB is −∂_t V = max_a {r + L^a V} with V(x, T) = g(x), the generator L^a V from hjb.pdes.generator.
+Its HJB is ρV − ∂_t V = max_a {r + L^a V} with V(x, T) = g(x), the generator L^a V from hjb.pdes.generator. With
+Σ ≡ 0 (a deterministic problem) it is first order, −∂_t V + ρV = max_a {r + f·∇V}, and has no classical solution in
+general: the PINN approximates the viscosity solution by a smooth function (see the README, "Deterministic problems").
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError, ShapeError, positive_int
+from hjb.errors import ProblemError, ShapeError, non_negative, positive_int
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.io.jsonio import plain
@@ -25,8 +28,9 @@ class FiniteHorizonProblem:
     for x (n, d), a (n, m), t (n, 1), on box × [0, horizon]. Optional greedy_action(x, t, ∇V, ∇²V) -> (n, m),
     the closed-form argmax_a {r + L^a V} (greedy_uses_hessian=False when it ignores ∇²V, which is then None above
     3-D), initial_policy(x, t) -> (n, m) (default a ≡ 0), base(x, t) -> (n, 1), a known guess b of V with
-    b(·, T) = g that the value network builds on: V = b + (T − t)·c·N_θ (default b = g), and initial_law(n, rng) ->
-    (n, d), the law of X_0 whose closed-loop paths then supply the collocation points (hjb.montecarlo.rollouts)."""
+    b(·, T) = g that the value network builds on: V = b + (T − t)·c·N_θ (default b = g), initial_law(n, rng) ->
+    (n, d), the law of X_0 whose closed-loop paths then supply the collocation points (hjb.montecarlo.rollouts), and
+    discount ρ ≥ 0 (default 0)."""
 
     def __init__(
         self,
@@ -45,6 +49,7 @@ class FiniteHorizonProblem:
         base: Callable[[Tensor, Tensor], Tensor] | None = None,
         initial_law: Callable[[int, np.random.Generator], Any] | None = None,
         parameters: Mapping[str, Any] | None = None,
+        discount: float = 0.0,
     ):
         if not isinstance(name, str) or not name:
             raise ProblemError(f"problem name must be a non-empty string; got {name!r}")
@@ -61,7 +66,7 @@ class FiniteHorizonProblem:
             raise ProblemError(f"the horizon T must be a positive number; got {horizon!r}") from None
         if not (np.isfinite(T) and T > 0):
             raise ProblemError(f"the horizon T must be a positive number; got {horizon!r}")
-        self.name = name
+        self.name, self.discount = name, non_negative(discount, "discount ρ")
         self.drift, self.diffusion, self.reward, self.terminal = drift, diffusion, reward, terminal
         self.horizon, self.action_dim = T, int(action_dim)
         self.domain = SpaceTime(domain, T)
@@ -76,12 +81,13 @@ class FiniteHorizonProblem:
         return self.domain.dim
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, d={self.state_dim}, m={self.action_dim}, T={self.horizon})"
+        return (f"{type(self).__name__}(name={self.name!r}, d={self.state_dim}, m={self.action_dim}, T={self.horizon}"
+                f"{f', ρ={self.discount}' if self.discount else ''})")
 
     def describe(self) -> dict:
         """JSON-ready description: name, kind, dimensions, horizon, domain, parameters."""
         return {"name": self.name, "kind": type(self).__name__, "state_dim": self.state_dim,
-                "action_dim": self.action_dim, "horizon": self.horizon, "domain": self.domain.to_dict(),
+                "action_dim": self.action_dim, "horizon": self.horizon, "discount": self.discount, "domain": self.domain.to_dict(),
                 "has_greedy_action": self.greedy_action is not None, "parameters": plain(self.parameters)}
 
     def initial_policy(self, x: Tensor, t: Tensor) -> Tensor:
@@ -131,30 +137,35 @@ def finite_horizon_hamiltonian(problem: FiniteHorizonProblem, x: Tensor, t: Tens
 
 def finite_horizon_residual(
     problem: FiniteHorizonProblem, x: Tensor, t: Tensor, dVdt: Tensor, dV: Tensor, d2V: Tensor | None,
-    a: Tensor | None = None, graph_to: Tensor | None = None, curvature: str = "exact",
+    a: Tensor | None = None, graph_to: Tensor | None = None, curvature: str = "exact", value: Tensor | None = None,
 ) -> Tensor:
-    """∂_t V + r + L^a V (n, 1): the evaluation residual for a fixed a (n, m), the HJB residual
-    ∂_t V + max_a {r + L^a V} when a is None (the problem's closed-form greedy action); d2V None and curvature: see
-    finite_horizon_hamiltonian."""
+    """∂_t V − ρV + r + L^a V (n, 1): the evaluation residual for a fixed a (n, m), the HJB residual
+    ∂_t V − ρV + max_a {r + L^a V} when a is None (the problem's closed-form greedy action); value V (n, 1) is needed
+    when ρ > 0; d2V None and curvature: see finite_horizon_hamiltonian."""
+    if problem.discount and value is None:
+        raise ProblemError(f"problem {problem.name!r} has a discount ρ = {problem.discount}: its residual needs V")
     if a is None:
         if problem.greedy_action is None:
             raise ProblemError(f"problem {problem.name!r} declares no greedy_action; pass the maximising action instead")
         a = problem.greedy_action(x, t, dV, d2V)
-    return dVdt + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V, graph_to, curvature)
+    discounted = dVdt if not problem.discount else dVdt - problem.discount * value
+    return discounted + finite_horizon_hamiltonian(problem, x, t, a, dV, d2V, graph_to, curvature)
 
 
 def finite_horizon_residual_at(problem: FiniteHorizonProblem, value, xt: Tensor) -> Tensor:
-    """Detached HJB residual ∂_t V + max_a {r + L^a V} (n, 1) of value: (n, d + 1) -> (n, 1) at space-time points
+    """Detached HJB residual ∂_t V − ρV + max_a {r + L^a V} (n, 1) of value: (n, d + 1) -> (n, 1) at space-time points
     xt (n, d + 1), float64, at the closed-form greedy action; ∇²V only where needs_hessian, and the curvature
     estimated (DIAGNOSTIC_PROBES probes) where training estimates it."""
     d = problem.state_dim
     hessian = needs_hessian(d, problem.greedy_uses_hessian)
     with torch.enable_grad():
         xg = xt.detach().clone().requires_grad_(True)
-        dVdt, dV, d2V = space_time_derivatives(value(xg), xg, create_graph=False, hessian=hessian)
-        x, t = xg[:, :d].detach(), xg[:, d:].detach()
+        V = value(xg)
+        dVdt, dV, d2V = space_time_derivatives(V, xg, create_graph=False, hessian=hessian)
+        x, t, V = xg[:, :d].detach(), xg[:, d:].detach(), V.detach()
         if hessian:
             with torch.no_grad():
-                return finite_horizon_residual(problem, x, t, dVdt.detach(), dV.detach(), d2V)
+                return finite_horizon_residual(problem, x, t, dVdt.detach(), dV.detach(), d2V, value=V)
         a = problem.greedy_action(x, t, dV.detach(), None) if problem.greedy_action is not None else None
-        return finite_horizon_residual(problem, x, t, dVdt, dV, None, a, graph_to=xg, curvature="auto").detach()
+        return finite_horizon_residual(problem, x, t, dVdt, dV, None, a, graph_to=xg, curvature="auto",
+                                       value=V).detach()

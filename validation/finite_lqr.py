@@ -1,8 +1,9 @@
 """Closed form of the finite-horizon stochastic LQR: V(t, x) = −½xᵀP(t)x − c(t), a*(t, x) = −R⁻¹BᵀP(t)x.
 
-The problem maximises E[∫_t^T −½(XᵀQX + aᵀRa) ds − ½X_TᵀGX_T] over a, with dX = (AX + Ba) dt + D dW and
-no discount; P and c solve the backward Riccati ODE −P' = AᵀP + PA − PBR⁻¹BᵀP + Q, P(T) = G, and
-−c' = ½Tr(DᵀPD), c(T) = 0, integrated by scipy's solve_ivp to rtol = atol = 1e-12.
+The problem maximises E[∫_t^T e^{−ρ(s−t)} (−½)(XᵀQ(s)X + aᵀRa) ds − e^{−ρ(T−t)} ½X_TᵀGX_T] over a, with
+dX = (AX + Ba) dt + D dW, discount ρ ≥ 0 and Q(s) = w(s)·Q (w ≡ 1 unless a weight is given); P and c solve the
+backward Riccati ODE −P' = AᵀP + PA − PBR⁻¹BᵀP + w(t)Q − ρP, P(T) = G, and −c' = ½Tr(DᵀPD) − ρc, c(T) = 0,
+integrated by scipy's solve_ivp to rtol = atol = 1e-12.
 """
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from hjb.pdes.matrices import matrix, square, symmetric
 
 
 class FiniteHorizonRiccati:
-    """P(t) (d, d) and c(t) on [start, horizon] for A (d, d), B (d, m), Q (d, d), R (m, m) ≻ 0, D (d, k), G (d, d)."""
+    """P(t) (d, d) and c(t) on [start, horizon] for A (d, d), B (d, m), Q (d, d), R (m, m) ≻ 0, D (d, k), G (d, d),
+    discount ρ ≥ 0 and weight w(t) (a float; None for w ≡ 1)."""
 
-    def __init__(self, A, B, Q, R, D, G, horizon: float, start: float = 0.0):
+    def __init__(self, A, B, Q, R, D, G, horizon: float, start: float = 0.0, discount: float = 0.0,
+                 weight=None):
         A = square(A, "A")
         d = A.shape[0]
         B = matrix(B, "B", rows=d, column=True)
@@ -31,6 +34,7 @@ class FiniteHorizonRiccati:
             raise ProblemError(f"the time interval must be finite with start < horizon; got [{start}, {horizon}]")
         self.A, self.B, self.Q, self.R, self.D, self.G = A, B, Q, R, D, G
         self.start, self.horizon, self.dim = float(start), float(horizon), d
+        self.discount, self.weight = float(discount), weight
         self._BRB = B @ np.linalg.solve(R, B.T)
         self._DDt = D @ D.T
         y_T = np.concatenate([G.ravel(), [0.0]])
@@ -43,16 +47,18 @@ class FiniteHorizonRiccati:
     def __repr__(self) -> str:
         return f"FiniteHorizonRiccati(d={self.dim}, m={self.B.shape[1]}, t ∈ [{self.start}, {self.horizon}])"
 
-    def _riccati(self, P: np.ndarray) -> np.ndarray:
-        """AᵀP + PA − PBR⁻¹BᵀP + Q (…, d, d) for P (…, d, d)."""
+    def _riccati(self, P: np.ndarray, t) -> np.ndarray:
+        """AᵀP + PA − PBR⁻¹BᵀP + w(t)Q − ρP (…, d, d) for P (…, d, d) and t a float or (…,)."""
         AtP = self.A.T @ P
-        return AtP + np.swapaxes(AtP, -1, -2) - P @ self._BRB @ P + self.Q
+        w = 1.0 if self.weight is None else np.reshape(self.weight(t), np.shape(t) + (1, 1))
+        return AtP + np.swapaxes(AtP, -1, -2) - P @ self._BRB @ P + w * self.Q - self.discount * P
 
     def _rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         d = self.dim
         P = y[: d * d].reshape(d, d)
         P = 0.5 * (P + P.T)
-        return np.concatenate([-self._riccati(P).ravel(), [-0.5 * np.sum(self._DDt * P)]])
+        dc = -0.5 * np.sum(self._DDt * P) + self.discount * y[d * d]
+        return np.concatenate([-self._riccati(P, t).ravel(), [dc]])
 
     def _state(self, t) -> tuple[np.ndarray, np.ndarray, bool]:
         """P (n, d, d) and c (n,) at t (n,) or a scalar (then n = 1 and the flag is True)."""
@@ -74,20 +80,20 @@ class FiniteHorizonRiccati:
         return P[0] if scalar else P
 
     def c(self, t) -> float | np.ndarray:
-        """c(t) = ½∫_t^T Tr(DᵀP(s)D) ds: a float for a scalar t, (n,) for t (n,)."""
+        """c(t) = ½∫_t^T e^{−ρ(s−t)} Tr(DᵀP(s)D) ds: a float for a scalar t, (n,) for t (n,)."""
         _, c, scalar = self._state(t)
         return float(c[0]) if scalar else c
 
     def dPdt(self, t) -> np.ndarray:
-        """P'(t) = −(AᵀP + PA − PBR⁻¹BᵀP + Q) at P = P(t): (d, d) for a scalar t, (n, d, d) for t (n,)."""
+        """P'(t) = −(AᵀP + PA − PBR⁻¹BᵀP + w(t)Q − ρP) at P = P(t): (d, d) for a scalar t, (n, d, d) for t (n,)."""
         P, _, scalar = self._state(t)
-        dP = -self._riccati(P)
+        dP = -self._riccati(P, np.atleast_1d(np.asarray(t, dtype=float)).ravel())
         return dP[0] if scalar else dP
 
     def dcdt(self, t) -> float | np.ndarray:
-        """c'(t) = −½Tr(DᵀP(t)D): a float for a scalar t, (n,) for t (n,)."""
-        P, _, scalar = self._state(t)
-        dc = -0.5 * np.einsum("ij,nij->n", self._DDt, P)
+        """c'(t) = −½Tr(DᵀP(t)D) + ρc(t): a float for a scalar t, (n,) for t (n,)."""
+        P, c, scalar = self._state(t)
+        dc = -0.5 * np.einsum("ij,nij->n", self._DDt, P) + self.discount * c
         return float(dc[0]) if scalar else dc
 
     def _pair(self, x, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

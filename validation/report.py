@@ -39,6 +39,10 @@ TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "hjb_lqg": ("HJB-LQ (DeepBSDE's benchmark) by the finite-horizon solver against Cole–Hopf", (
         ("|u(0,0) − ref|/ref (worst λ)", "u00_rel_error"), ("u(0, ·) rel L2 on N(0, I) (worst λ)", "rel_l2"),
         ("PI its", "iterations"))),
+    "timed": ("Time-dependent control (finite horizon, periodic, deterministic) against closed forms", (
+        ("value rel L2", "value_rel_l2"), ("policy rel L2", "policy_rel_l2"),
+        ("max |V − V*| near the kink / max |V*|", "band_max_error"), ("rel. residual rms", "final_hjb_residual_rms"),
+        ("PI its", "iterations"))),
     "residual": ("Residual PDEs against exact solutions", (
         ("u rel L2", "rel_l2"), ("derivative rel L2", "derivative_rel_l2"),
         ("relative residual", "residual_relative"))),
@@ -230,8 +234,15 @@ def _residual_figures(case: dict) -> dict:
     return {"value": comparison_figure(grid, arrays["u"], arrays["u_reference"], "u", f"{name}: u vs exact")}
 
 
+def _timed_figures(case: dict) -> dict:
+    arrays, name = case["arrays"], case["name"]
+    grid = PlotGrid(arrays["line"].reshape(-1, 1), "line", (arrays["line"],), arrays["label"])
+    return {"value": comparison_figure(grid, arrays["value"], arrays["value_reference"], "V", f"{name}: V vs closed form"),
+            "convergence": convergence_figure(arrays["history"], f"{name}: HJB residual per PI iteration")}
+
+
 FIGURES = {"hjb": _hjb_figures, "fokker_planck": _density_figures, "diffusion": _diffusion_figures,
-           "hjb_lqg": _hjb_lqg_figures, "residual": _residual_figures}
+           "hjb_lqg": _hjb_lqg_figures, "residual": _residual_figures, "timed": _timed_figures}
 
 
 def write_case_plots(case: dict, out_dir: Path) -> list[Path]:

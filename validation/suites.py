@@ -12,9 +12,11 @@ from hjb.geometry.spacetime import SpaceTime
 from hjb.pdes.black_scholes import black_scholes_call
 from hjb.pdes.data_laws import GaussianMixture
 from hjb.pdes.heat import heat_product
+from hjb.pdes.hopf_lax import hopf_lax
 from hjb.pdes.lqr import StochasticLQR, coupled_lqr, seed_lqr
 from hjb.pdes.merton import Merton
 from hjb.pdes.noising import VPNoising
+from hjb.pdes.timed_lqr import finite_horizon_lqr, periodic_lqr
 from hjb.settings import (
     DIFFUSION_SETTINGS,
     FINITE_HORIZON_SETTINGS,
@@ -26,11 +28,15 @@ from hjb.validation.bounded_lqr import bounded_lqr_solution
 from hjb.validation.cases import TEST_POINTS, TEST_SEED, Case, ValidationCase
 from hjb.validation.density_cases import FokkerPlanckCase, StationaryLawCase
 from hjb.validation.diffusion_case import DiffusionCase
+from hjb.validation.finite_lqr import FiniteHorizonRiccati
 from hjb.validation.heat import heat_product_solution
 from hjb.validation.hjb_lqg_case import HJBLQGCase
+from hjb.validation.hopf_lax import HopfLaxSolution
 from hjb.validation.merton import merton_solution
+from hjb.validation.periodic_lqr import PeriodicRiccati
 from hjb.validation.residual_case import ResidualCase
 from hjb.validation.riccati import lqr_solution
+from hjb.validation.timed_case import AtSpaceTime, TimedCase
 
 # Every case runs at its solver's defaults (hjb.settings): HJB_SETTINGS for the HJB cases, FOKKER_PLANCK_SETTINGS
 # and DIFFUSION_SETTINGS for the density cases. A case declares only facts of its problem (box, action bounds,
@@ -178,6 +184,54 @@ def _residual_cases() -> list[Case]:
     ]
 
 
+# The periodic LQR: the seed's scalar LQR with q(t) = 1 + 0.5 sin(2πt), ρ = 0.1 (hjb.pdes.timed_lqr.periodic_lqr).
+PERIODIC_LQR = dict(A=[[-0.5]], B=[[1.0]], Q=[[1.0]], R=[[0.1]], D=[[0.3]], discount=0.1, period=1.0, amplitude=0.5)
+# A coupled 2-D LQR with Σ = 0 over T = 1 (hjb.pdes.timed_lqr.finite_horizon_lqr).
+DETERMINISTIC_LQR = dict(A=[[-0.5, 0.4], [-0.3, -0.8]], B=[[1.0, 0.2], [0.0, 0.7]], Q=np.eye(2), R=np.diag([0.2, 0.1]),
+                         D=np.zeros((2, 1)), G=[[2.0, 0.5], [0.5, 1.0]], horizon=1.0)
+HOPF_LAX = 2, 1.0, 1.0, 2.0  # d, T, speed c, half-width of the box
+
+
+def _space_time_points(dim: int, horizon: float, half_width: float) -> np.ndarray:
+    """TEST_POINTS uniform points of [−h, h]^d × [0, T] (n, d + 1)."""
+    return SpaceTime(Box([-half_width] * dim, [half_width] * dim), horizon).sample(TEST_POINTS, "uniform",
+                                                                                   seed=TEST_SEED)
+
+
+def _x0_line(dim: int, half_width: float, t: float = 0.0) -> np.ndarray:
+    """201 points on the x0 axis (other coordinates 0) at time t (n, d + 1)."""
+    x = np.zeros((201, dim + 1))
+    x[:, 0], x[:, -1] = np.linspace(-half_width, half_width, 201), t
+    return x
+
+
+def _periodic_reference(problem) -> PeriodicRiccati:
+    p = PERIODIC_LQR
+    return PeriodicRiccati(p["A"], p["B"], p["Q"], p["R"], p["D"], p["discount"], p["period"], p["amplitude"])
+
+
+def _deterministic_reference(problem) -> AtSpaceTime:
+    p = DETERMINISTIC_LQR
+    return AtSpaceTime(FiniteHorizonRiccati(p["A"], p["B"], p["Q"], p["R"], p["D"], p["G"], p["horizon"]))
+
+
+def _timed_cases() -> list[Case]:
+    d, T, speed, h = HOPF_LAX
+    return [
+        TimedCase("lqr_periodic", partial(periodic_lqr, **PERIODIC_LQR, name="lqr_periodic"), _periodic_reference,
+                  partial(_space_time_points, 1, 1.0, 2.0), {"value_rel_l2": 2e-3, "policy_rel_l2": 1e-2},
+                  line=partial(_x0_line, 1, 2.0), line_label="x (t = 0)"),
+        TimedCase("lqr_deterministic", partial(finite_horizon_lqr, **DETERMINISTIC_LQR, name="lqr_deterministic"),
+                  _deterministic_reference, partial(_space_time_points, 2, 1.0, 2.0),
+                  {"value_rel_l2": 2e-3, "policy_rel_l2": 1e-2}, line=partial(_x0_line, 2, 2.0),
+                  line_label="x0 (x1 = 0, t = 0)"),
+        # V is C¹ but not C² on |x| = T − t: band_max_error is measured within 0.1 of that sphere.
+        TimedCase("hopf_lax", partial(hopf_lax, d, T, speed, h), lambda problem: HopfLaxSolution(T, speed),
+                  partial(_space_time_points, d, T, h), {"value_rel_l2": 1e-2},
+                  band=HopfLaxSolution(T, speed).near_kink, line=partial(_x0_line, d, h), line_label="x0 (x1 = 0, t = 0)"),
+    ]
+
+
 def _quick(baselines: bool = False) -> list[Case]:
     return [
         _case("lqr1d", seed_lqr, lqr_solution, Box(-2.0, 2.0), 201, value_rel_l2=2e-3, policy_rel_l2=5e-3),
@@ -213,7 +267,7 @@ def _full() -> list[Case]:
         DiffusionCase("mixture2d", mixture2d, NOISING, DIFFUSION_SETTINGS, 41, identity_x=(0.5, 0.5),
                       tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                   "identity_abs_z": 3.0}),
-    ] + _residual_cases()
+    ] + _residual_cases() + _timed_cases()
 
 
 SUITES: dict[str, list[Case]] = {"quick": _quick(), "full": _full()}

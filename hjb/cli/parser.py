@@ -16,7 +16,10 @@ BUILTIN_PROBLEMS = (
 # What a PDE file may declare (README, "Kinds of PDE file"): the module-level name, the class, what it solves.
 PDE_FILE_KINDS = (
     ("problem", "hjb.pdes.ControlProblem(...)", "discounted, infinite horizon: ρV = max_a {r + L^a V}"),
-    ("problem", "hjb.pdes.finite_horizon.FiniteHorizonProblem(...)", "finite horizon: −∂_t V = max_a {r + L^a V}"),
+    ("problem", "hjb.pdes.finite_horizon.FiniteHorizonProblem(...)",
+     "finite horizon, discount ρ ≥ 0, Σ may be 0: ρV − ∂_t V = max_a {r + L^a V}, V(·, T) = g"),
+    ("problem", "hjb.pdes.periodic.PeriodicProblem(...)",
+     "discounted, coefficients τ-periodic in t: ρV − ∂_t V = max_a {r + L^a V}, V(·, 0) = V(·, τ)"),
     ("problem", "hjb.pdes.diffusion_model.DiffusionModel(...)", "a diffusion model's log-density HJB"),
     ("pde", "hjb.pdes.residual_pde.ResidualPDE(...)", "any residual R(x, u, D) = 0 with conditions"),
 )

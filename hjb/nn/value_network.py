@@ -5,7 +5,9 @@ On a Box:       V(x) = offset + scale · m(x) · N_θ(z(x)), offset trained, bot
                 or on a log box optionally the power law m(x) = Π_j (x_j / c_j)^{b_j} (set_profile): a V that spans
                 orders of magnitude (Merton's x^{1−γ}) is then learnt relative to its local size.
 On a cylinder:  u(x, t) = h(x) + c·τ(t) · N_θ(z(x, t)) (or b(x, t) + c·τ·N_θ over a known base b = h at the fixed
-                time): a hard-wired initial (τ = t − t0) or terminal (τ = t1 − t) condition (FixedTime).
+                time): a hard-wired initial (τ = t − t0) or terminal (τ = t1 − t) condition (FixedTime); or
+                u(x, t) = offset + scale·N_θ(z(x), cos ωt, sin ωt), ω = 2π/period: periodic in t by construction,
+                its offset and scale as on a Box (PeriodicTime).
 Plain:          u = output(x, N_θ(z(x))) on either domain, a residual PDE's own output transform (identity if none).
 """
 from __future__ import annotations
@@ -42,6 +44,34 @@ class FixedTime:
         if not self.rate > 0:
             raise ProblemError(f"rate must be > 0; got {self.rate!r}")
         object.__setattr__(self, "rate", float(self.rate))
+
+
+@dataclass(frozen=True)
+class PeriodicTime:
+    """u = offset + scale·N_θ(z(x), cos 2πt/period, sin 2πt/period): periodic in t, the offset and scale as on a Box
+    (trained offset; rescale), starting from offset 0 and scale = rate/discount, `rate` c the expected size of ρ|u|."""
+
+    period: float
+    rate: float
+    discount: float
+
+    def __post_init__(self):
+        for label in ("period", "rate", "discount"):
+            if not getattr(self, label) > 0:
+                raise ProblemError(f"{label} must be > 0; got {getattr(self, label)!r}")
+            object.__setattr__(self, label, float(getattr(self, label)))
+
+
+def _periodic_input_map(lo: np.ndarray, hi: np.ndarray, period: float) -> Callable[[Tensor], Tensor]:
+    """(x, t) (n, d + 1) ↦ (z(x), cos ωt, sin ωt) (n, d + 2), z = 2(x − lo)/(hi − lo) − 1, ω = 2π/period."""
+    space = _input_map(lo, hi, log=False)
+    omega = 2.0 * np.pi / period
+
+    def features(xt: Tensor) -> Tensor:
+        t = xt[:, -1:]
+        return torch.cat([space(xt[:, :-1]), torch.cos(omega * t), torch.sin(omega * t)], dim=1)
+
+    return features
 
 
 class _AffineOutput:
@@ -92,7 +122,7 @@ class ValueNetwork:
     """V_θ on a Box (`domain` a Box, no condition) or u_θ on a cylinder (`domain` a SpaceTime, with a FixedTime
     condition); see the module docstring. `box` is the space box either way."""
 
-    def __init__(self, domain: Box | SpaceTime, width: int, depth: int, condition: FixedTime | None = None,
+    def __init__(self, domain: Box | SpaceTime, width: int, depth: int, condition: FixedTime | PeriodicTime | None = None,
                  activation: str = "tanh", output: Callable[[Tensor, Tensor], Tensor] | None = None):
         self.domain, self.condition, self.dtype = domain, condition, torch.float64
         self.plain = output is not None
@@ -101,30 +131,40 @@ class ValueNetwork:
             return
         if isinstance(domain, SpaceTime):
             if condition is None:
-                raise ProblemError("a value network on a space-time cylinder needs a FixedTime condition")
+                raise ProblemError("a value network on a space-time cylinder needs a FixedTime or PeriodicTime condition")
             if domain.box.scale != "linear":
                 raise ProblemError("space-time networks need a linear-scale Box")
             self.box, d = domain.box, domain.dim
+            if isinstance(condition, PeriodicTime):
+                self.net = dde.nn.FNN([d + 2] + [width] * depth + [1], activation, "Glorot normal")
+                self._affine_output(d)
+                self.net.v_scale.fill_(condition.rate / condition.discount)
+                self.net.apply_feature_transform(_periodic_input_map(domain.box.lo, domain.box.hi, condition.period))
+                return
             self.net = dde.nn.FNN([d + 1] + [width] * depth + [1], activation, "Glorot normal")
             lo, hi = np.append(domain.box.lo, domain.t0), np.append(domain.box.hi, domain.t1)
             self.net.apply_feature_transform(_input_map(lo, hi, log=False))
             self.net.apply_output_transform(_FixedTimeOutput(condition, d, domain.t0, domain.t1))
             return
         if condition is not None:
-            raise ProblemError("a FixedTime condition needs a SpaceTime domain; got a Box")
+            raise ProblemError(f"a {type(condition).__name__} condition needs a SpaceTime domain; got a Box")
         self.box = domain
         self.net = dde.nn.FNN([domain.dim] + [width] * depth + [1], activation, "Glorot normal")
+        self._affine_output(domain.dim)
+        log = domain.scale == "log"
+        lo, hi = (np.log(domain.lo), np.log(domain.hi)) if log else (domain.lo, domain.hi)
+        self.net.apply_feature_transform(_input_map(lo, hi, log))
+
+    def _affine_output(self, d: int) -> None:
+        """V = offset + scale·m(x)·N on d space dimensions: offset 0, scale 1, no profile until set."""
         # The offset is trained: the level of V is the stiffest direction of the residual (it enters
         # only through ρV), and one parameter for it lets the optimisers move it directly.
         self.net.v_offset = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
         self.net.register_buffer("v_scale", torch.ones((), dtype=torch.float64))
         # The profile's exponents b and centre c (set_profile); none (b = 0) until set.
-        self.net.register_buffer("v_power", torch.zeros(domain.dim, dtype=torch.float64))
-        self.net.register_buffer("v_centre", torch.ones(domain.dim, dtype=torch.float64))
+        self.net.register_buffer("v_power", torch.zeros(d, dtype=torch.float64))
+        self.net.register_buffer("v_centre", torch.ones(d, dtype=torch.float64))
         self.net.v_profiled = False
-        log = domain.scale == "log"
-        lo, hi = (np.log(domain.lo), np.log(domain.hi)) if log else (domain.lo, domain.hi)
-        self.net.apply_feature_transform(_input_map(lo, hi, log))
         self.net.apply_output_transform(_AffineOutput(self.net))
 
     def _plain(self, domain: Box | SpaceTime, width: int, depth: int, activation: str, output) -> None:
@@ -150,9 +190,14 @@ class ValueNetwork:
             raise ProblemError("only a value network on a space-time cylinder has a FixedTime rate")
         return self.condition
 
+    @property
+    def affine(self) -> bool:
+        """True when V = offset + scale·m(x)·N (on a Box, or periodic in t); False with a FixedTime or a plain output."""
+        return (self.condition is None or isinstance(self.condition, PeriodicTime)) and not self.plain
+
     def _affine(self):
-        if self.condition is not None or self.plain:
-            raise ProblemError("only a value network on a Box has a trained output offset and scale")
+        if not self.affine:
+            raise ProblemError("only a value network on a Box (or periodic in t) has a trained output offset and scale")
         return self.net
 
     @property
@@ -170,7 +215,7 @@ class ValueNetwork:
     @property
     def profiled(self) -> bool:
         """True when V's output carries a power-law profile m(x) (set_profile)."""
-        return self.condition is None and not self.plain and bool(self.net.v_profiled)
+        return self.affine and bool(self.net.v_profiled)
 
     def set_profile(self, power: np.ndarray, centre: np.ndarray) -> None:
         """V = offset + scale · m(x) · N with m(x) = Π_j (x_j / c_j)^{b_j}, b = power (d,), c = centre (d,) > 0: set
@@ -254,7 +299,7 @@ class ValueNetwork:
         (1-D, 7200 points: 19 ms against 43 ms) at a relative error of about 1e-7 (a martingale control variate
         built from it keeps its mean exactly zero whatever its accuracy). Values come back in float64. On a Box
         the inputs are cast to float32 (dtype); on a cylinder h, b and the input map stay float64."""
-        if self.condition is None:
+        if self.affine:
             twin = copy.deepcopy(self)
             twin.net.float()
             twin.dtype = torch.float32
@@ -273,7 +318,7 @@ class ValueNetwork:
     def load_state(self, state: dict) -> None:
         """Restore weights saved by state() (a Box network saved before profiles existed loads without one)."""
         state = dict(state)
-        affine = self.condition is None and not self.plain
+        affine = self.affine
         if affine:
             state.setdefault("v_power", torch.zeros_like(self.net.v_power))
             state.setdefault("v_centre", torch.ones_like(self.net.v_centre))

@@ -1,8 +1,10 @@
-"""Finite-horizon policy iteration: −∂_t V = max_a {r + L^a V}, V(·, T) = g, on box × [0, T] by PINN.
+"""Finite-horizon policy iteration: ρV − ∂_t V = max_a {r + L^a V}, V(·, T) = g, on box × [0, T] by PINN; and the
+time-periodic discounted problem (hjb.pdes.periodic), the same equation with V(·, 0) = V(·, τ) instead of g.
 
 V = b(x, t) + (T − t)·c·N_θ(x, t) carries the terminal condition exactly (ValueNetwork), over the problem's
-base b (b(·, T) = g; b = g unless the problem declares one). Evaluation of a
-policy α_k trains N_θ (warm-started) on the linear residual ∂_t V + r(x, α_k, t) + L^{α_k} V with DeepXDE;
+base b (b(·, T) = g; b = g unless the problem declares one); a periodic problem's V = (c/ρ)·N_θ(x, cos ωt, sin ωt)
+is periodic by construction. Evaluation of a
+policy α_k trains N_θ (warm-started) on the linear residual ∂_t V − ρV + r(x, α_k, t) + L^{α_k} V with DeepXDE;
 improvement is the problem's closed-form greedy action from a frozen copy of V_k. As for the Fokker–Planck
 solver, the truncated box gets no boundary condition (none is exact there).
 """
@@ -17,17 +19,19 @@ import torch
 from hjb.errors import ProblemError
 from hjb.montecarlo.rollouts import ROLLOUT_STEPS, rollout_paths, visited_space_time
 from hjb.nn.pinn_fit import train_pinn
-from hjb.nn.value_network import FixedTime, ValueNetwork
+from hjb.nn.value_network import FixedTime, PeriodicTime, ValueNetwork
 from hjb.pdes.finite_horizon import (
     FiniteHorizonProblem,
     finite_horizon_hamiltonian,
     finite_horizon_residual,
 )
 from hjb.pdes.generator import estimates_curvature, needs_hessian, space_time_derivatives
+from hjb.pdes.periodic import PeriodicProblem
 from hjb.progress import Progress
 from hjb.settings import FiniteHorizonSettings, default_settings
 from hjb.solvers.evaluation import FrozenActions
 from hjb.solvers.iteration import policy_iteration, seed_everything
+from hjb.solvers.scales import spread, value_size
 from hjb.solvers.solution import Solution
 
 Tensor = torch.Tensor
@@ -56,8 +60,8 @@ class TimedPolicy:
 
 
 def evaluation_pde(problem: FiniteHorizonProblem, policy):
-    """DeepXDE residual (xt, V) ↦ ∂_t V + r(x, α(x, t), t) + L^α V for the fixed policy α, or the HJB
-    residual ∂_t V + max_a {r + L^a V} (greedy action of the live network) when policy is None."""
+    """DeepXDE residual (xt, V) ↦ ∂_t V − ρV + r(x, α(x, t), t) + L^α V for the fixed policy α, or the HJB
+    residual ∂_t V − ρV + max_a {r + L^a V} (greedy action of the live network) when policy is None."""
     actions, d = (None if policy is None else FrozenActions(policy)), problem.state_dim
     # Above 3-D the curvature is taken along Σ's columns, unless the live greedy action reads ∇²V; with many columns
     # it is estimated twice per point (paired residuals (n, 2), trained on mean(R₁R₂)).
@@ -68,21 +72,36 @@ def evaluation_pde(problem: FiniteHorizonProblem, policy):
         dVdt, dV, d2V = space_time_derivatives(V, xt, hessian=hessian)
         a = None if actions is None else actions(xt)
         return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a, graph_to=xt,
-                                       curvature="paired" if paired else "exact")
+                                       curvature="paired" if paired else "exact", value=V)
 
     pde.paired = paired
     return pde
 
 
+def _input_gradient(y: Tensor, x: Tensor, **options) -> Tensor:
+    """∂y/∂x (n, d) for a scalar y, zeros where y does not depend on x (a constant or linear terminal g)."""
+    if not y.requires_grad:
+        return torch.zeros_like(x)
+    return torch.autograd.grad(y, x, allow_unused=True, materialize_grads=True, **options)[0]
+
+
+def level_shift(residual_pde, net: ValueNetwork, points: np.ndarray, discount: float) -> float:
+    """δ = mean(R)/ρ over the points (n, d + 1), R the residual ∂_t V − ρV + … of residual_pde: V + δ zeroes R's mean.
+    The level enters R only through ρV, its stiffest direction for the optimisers (as for hjb.solvers.evaluation)."""
+    xt = torch.as_tensor(points, dtype=torch.float64).clone().requires_grad_(True)
+    return float(residual_pde(xt, net(xt)).detach().mean()) / discount
+
+
 def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
-    """RMS over x (n, d) of |∂_t V| at T = max_a {r + L^a g}: the scale of the network's output."""
+    """RMS over x (n, d) of |∂_t V − ρV| at T = max_a {r + L^a g}: the scale of the network's output (for a periodic
+    problem, g ≡ 0: the size of max_a r, which ρV balances)."""
     d = problem.state_dim
     xg = torch.as_tensor(x, dtype=torch.float64).clone().requires_grad_(True)
     t = torch.full((len(x), 1), problem.horizon, dtype=torch.float64)
     g = problem.terminal(xg)
-    dg = torch.autograd.grad(g.sum(), xg, create_graph=True)[0]
+    dg = _input_gradient(g.sum(), xg, create_graph=True)
     if needs_hessian(d, problem.greedy_uses_hessian):
-        d2g = torch.stack([torch.autograd.grad(dg[:, i].sum(), xg, retain_graph=True)[0] for i in range(d)], dim=1)
+        d2g = torch.stack([_input_gradient(dg[:, i].sum(), xg, retain_graph=True) for i in range(d)], dim=1)
         with torch.no_grad():
             a = problem.greedy_action(xg.detach(), t, dg.detach(), d2g) if problem.greedy_action \
                 else problem.initial_policy(xg.detach(), t)
@@ -92,27 +111,37 @@ def terminal_rate(problem: FiniteHorizonProblem, x: np.ndarray) -> float:
             a = problem.greedy_action(xg.detach(), t, dg.detach(), None) if problem.greedy_action \
                 else problem.initial_policy(xg.detach(), t)
         rate = finite_horizon_hamiltonian(problem, xg, t, a, dg, None, graph_to=xg).detach()
+    rate = rate - problem.discount * g.detach()
     return max(float(torch.sqrt(torch.mean(rate**2))), 1e-12)
 
 
 def value_network(problem: FiniteHorizonProblem, settings: FiniteHorizonSettings, rate: float) -> ValueNetwork:
     """V = b(x, t) + (T − t)·rate·N_θ(x, t) (ValueNetwork, width × depth of the settings; b the problem's base,
-    else g): rebuilt the same way by the solver and by a run directory's loader, `rate` saved with the weights."""
+    else g), or for a PeriodicProblem V = (rate/ρ)·N_θ(x, cos ωt, sin ωt): rebuilt the same way by the solver and by a
+    run directory's loader, `rate` saved with the weights."""
+    if isinstance(problem, PeriodicProblem):
+        return ValueNetwork(problem.domain, settings.width, settings.depth,
+                            PeriodicTime(problem.period, rate, problem.discount))
     return ValueNetwork(problem.domain, settings.width, settings.depth,
                         FixedTime(problem.terminal, at="end", rate=rate, base=problem.base))
 
 
 def solve_finite_horizon(
     problem: FiniteHorizonProblem, settings: FiniteHorizonSettings | None = None, progress: Progress | bool = True,
-    start: str = "hjb",
+    start: str | None = None,
 ) -> Solution:
     """Policy iteration for −∂_t V = max_a {r + L^a V}, V(·, T) = g; never sees a closed form.
 
     start="hjb" makes the first step a fit of the HJB residual itself (greedy action of the live network),
     so that PI starts from that fit's greedy policy; start="policy" evaluates the problem's initial policy
     first. On the 1-D diffusion case the HJB start reached an HJB residual RMS of 0.09 in 4 iterations,
-    the initial-policy start 30 (from a ≡ 0, whose value is far from the optimum).
+    the initial-policy start 30 (from a ≡ 0, whose value is far from the optimum). None (the default) is "hjb" with
+    a terminal condition and "policy" for a PeriodicProblem: without one the HJB admits spurious solutions that PI
+    then keeps (the periodic LQR's fit of the HJB found the anti-stabilising Riccati root, V 54× off at a residual
+    of 3e-3), while evaluating an admissible (stabilising) initial policy first leads PI to the stabilising one.
     """
+    if start is None:
+        start = "policy" if isinstance(problem, PeriodicProblem) else "hjb"
     if start not in ("hjb", "policy"):
         raise ProblemError(f"start must be 'hjb' or 'policy'; got {start!r}")
     s = settings or default_settings(problem)
@@ -171,12 +200,17 @@ class FiniteHorizonScheme:
             def fresh(step: int) -> np.ndarray:
                 return pool[rng.integers(len(pool), size=s.collocation)]
 
+        periodic = self.net.affine  # V = offset + scale·N: its scale follows V's size, its level solved for
+        if periodic and it > 0:
+            self.net.rescale(*value_size(self.net, self.points))
         losses, _ = train_pinn(
             self.net, self.problem.domain.to_deepxde(), residual_pde, self.points,
             adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, lbfgs_steps=s.pde_lbfgs_steps,
             learning_rate=s.learning_rate, iteration=it, fresh_points=fresh,
             on_chunk=lambda stage, steps, losses: progress.message(
                 f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {float(losses.sum()):.2e}"))
+        if periodic:
+            self.net.shift_level(level_shift(residual_pde, self.net, self.points, self.problem.discount))
         return {"iteration": it, "pde_loss": float(losses.sum())}
 
     def improve(self, it: int, policy) -> TimedPolicy:
@@ -184,13 +218,15 @@ class FiniteHorizonScheme:
         return TimedPolicy(self.problem, self.net)
 
     def measure(self, it: int, policy, history: list[dict]) -> dict:
-        """HJB residual rms (and relative to the network's rate c), its max, and V's relative change on the probe set."""
+        """HJB residual rms (and relative to the network's rate c, or for a periodic problem to ρ·V's spread), its max,
+        and V's relative change on the probe set."""
         residual = self.solution(policy, history, "not_converged").hjb_residual(self.probe)
         value = self.net.values(self.probe)
         previous, self.previous = self.previous, value
         change = math.inf if previous is None else float(np.linalg.norm(value - previous) / np.linalg.norm(value))
         rms = float(np.sqrt(np.mean(residual**2)))
-        return {"hjb_residual_rms": rms, "hjb_residual_relative": rms / self.net.rate,
+        unit = self.problem.discount * spread(value)[1] if self.net.affine else self.net.rate
+        return {"hjb_residual_rms": rms, "hjb_residual_relative": rms / unit,
                 "hjb_residual_max": float(np.max(np.abs(residual))), "value_change": change}
 
     def after(self, it: int, policy, history: list[dict]) -> None:

@@ -69,13 +69,13 @@ def test_value_network_refuses_what_it_cannot_be():
         FixedTime(lambda x: x, at="middle")
     with pytest.raises(ProblemError, match="rate must be > 0; got 0"):
         FixedTime(lambda x: x, at="end", rate=0)
-    with pytest.raises(ProblemError, match="needs a FixedTime condition"):
+    with pytest.raises(ProblemError, match="needs a FixedTime or PeriodicTime condition"):
         ValueNetwork(cylinder, 4, 1)
     with pytest.raises(ProblemError, match="needs a SpaceTime domain"):
         ValueNetwork(box, 4, 1, h)
     with pytest.raises(ProblemError, match="linear-scale Box"):
         ValueNetwork(SpaceTime(Box(0.5, 2.0, scale="log"), 1.0), 4, 1, h)
-    with pytest.raises(ProblemError, match="only a value network on a Box has a trained output offset"):
+    with pytest.raises(ProblemError, match="only a value network on a Box \\(or periodic in t\\) has a trained output offset"):
         _ = ValueNetwork(cylinder, 4, 1, h).scale
     with pytest.raises(ProblemError, match="only a value network on a space-time cylinder has a FixedTime rate"):
         _ = ValueNetwork(box, 4, 1).rate
