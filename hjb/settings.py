@@ -189,8 +189,11 @@ class FiniteHorizonSettings(_IterationSettings):
     visited_points (a DiffusionModel); Adam (`adam_steps_first`, then `adam_steps`, `learning_rate`) and at most
     `pde_lbfgs_steps` L-BFGS per iteration; `min_iterations` to `max_iterations` iterations, stopping once V changes
     by less than `value_tol` on `probe_points` points; converged when also the HJB residual rms relative to ∂_t V's
-    scale is at most `residual_tol`. The defaults are those of SolverSettings where both have a field."""
+    scale (a periodic problem's: ρ·V's spread) is at most `residual_tol`. The defaults are those of SolverSettings
+    where both have a field, but for `collocation`: 1024 points over (x, t), not 256 (lqr_deterministic, 2-D, with 256:
+    V 1.1e-2 and residual 1e-2 off on fresh points; with 1024: 8.4e-4, converged)."""
 
+    collocation: int = 1024
     visited_fraction: float = 0.0
 
 
