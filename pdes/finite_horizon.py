@@ -87,8 +87,18 @@ class FiniteHorizonProblem:
     def describe(self) -> dict:
         """JSON-ready description: name, kind, dimensions, horizon, domain, parameters."""
         return {"name": self.name, "kind": type(self).__name__, "state_dim": self.state_dim,
-                "action_dim": self.action_dim, "horizon": self.horizon, "discount": self.discount, "domain": self.domain.to_dict(),
+                "action_dim": self.action_dim, "horizon": self.horizon, "discount": self.discount,
+                "deterministic": self.deterministic, "domain": self.domain.to_dict(),
                 "has_greedy_action": self.greedy_action is not None, "parameters": plain(self.parameters)}
+
+    @property
+    def deterministic(self) -> bool:
+        """True when Σ(x, a, t) ≡ 0 at 64 sample points (at the initial policy): the HJB is then first order, and V is
+        in general only its viscosity solution, which the smooth network approximates (kinks rounded off)."""
+        xt = torch.as_tensor(self.domain.sample(64, "uniform", seed=1), dtype=torch.float64)
+        x, t = xt[:, : self.state_dim], xt[:, self.state_dim:]
+        with torch.no_grad():
+            return not bool(torch.any(self.diffusion(x, self.initial_policy(x, t), t) != 0))
 
     def initial_policy(self, x: Tensor, t: Tensor) -> Tensor:
         """The starting policy α_0(x, t) (n, m): the declared one, else 0."""

@@ -41,10 +41,13 @@ def _solve(args) -> int:
         return 0 if solution.status == "converged" else 1
     final = solution.history[-1]["hjb_residual_rms"] if solution.history else float("nan")
     finite = run_kind(solution) == FINITE
-    horizon = f" (finite horizon T = {solution.problem.horizon:g})" if finite else ""
-    print(f"solved {solution.problem.name}{horizon}: {len(solution.history)} PI iterations, status {solution.status}")
+    print(f"solved {solution.problem.name}{_kind(solution.problem) if finite else ''}: {len(solution.history)} PI "
+          f"iterations, status {solution.status}")
     if finite:
         print(f"final HJB residual rms: {final:.3e}")
+        if solution.problem.deterministic:
+            print("deterministic (Σ ≡ 0): V approximates the viscosity solution of the first-order HJB by a smooth "
+                  "network (kinks rounded off; README, Deterministic problems)")
     else:
         last = solution.history[-1] if solution.history else {}
         chi2, capped = last.get("anchor_chi2_final", float("nan")), last.get("anchor_capped", False)
@@ -56,6 +59,16 @@ def _solve(args) -> int:
               "and settled iterates)")
     print(f"run directory: {run_dir}")
     return 0 if solution.status == "converged" else 1
+
+
+def _kind(problem) -> str:
+    """' (finite horizon T = …)' or ' (periodic, τ = …, ρ = …)' for the summary line."""
+    from hjb.pdes.periodic import PeriodicProblem
+
+    if isinstance(problem, PeriodicProblem):
+        return f" (periodic, τ = {problem.period:g}, ρ = {problem.discount:g})"
+    discount = f", ρ = {problem.discount:g}" if problem.discount else ""
+    return f" (finite horizon T = {problem.horizon:g}{discount})"
 
 
 def _validate(args) -> int:

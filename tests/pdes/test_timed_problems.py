@@ -127,3 +127,10 @@ def test_periodic_problem_needs_a_positive_discount_and_finite_horizon_a_non_neg
                         reward=zero, discount=0.0, period=1.0, domain=Box(-1.0, 1.0), action_dim=1)
     with pytest.raises(ProblemError, match="discount ρ must be a number ≥ 0"):
         finite_horizon_lqr(A, B, Q, R, np.zeros((2, 1)), G, 1.0, discount=-0.1)
+
+
+def test_a_problem_without_noise_says_it_is_deterministic():
+    assert finite_horizon_lqr(A, B, Q, R, np.zeros((2, 1)), G, 1.0).deterministic
+    assert hopf_lax(2).describe()["deterministic"] is True
+    assert not finite_horizon_lqr(A, B, Q, R, 0.3 * np.eye(2), G, 1.0).deterministic
+    assert not periodic_lqr(**SEED_LQR).describe()["deterministic"]

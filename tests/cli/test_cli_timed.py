@@ -1,6 +1,6 @@
-"""`hjb solve / export` on a time-periodic discounted problem (the periodic LQR) end to end, from a PDE file: the run
-reloads to the same V, the exported (t, x) grid is periodic in t (V(·, 0) = V(·, τ), built into the network), and a
-non-positive period is refused in one line with nothing written."""
+"""`hjb solve / export` on time-dependent problems from PDE files: a time-periodic discounted problem (the periodic
+LQR) end to end (the run reloads, the exported (t, x) grid is periodic in t: V(·, 0) = V(·, τ), built into the network;
+a non-positive period is refused in one line with nothing written), and a deterministic one says what it solves."""
 from __future__ import annotations
 
 import json
@@ -28,6 +28,8 @@ def run(tmp_path_factory):
     result = run_cli("solve", "periodic.py", "--out", "run", cwd=root, timeout=300)
     marker = json.loads((root / "run" / "hjb-run.json").read_text())
     assert result.returncode == (0 if marker["status"] == "converged" else 1), result.stderr
+    assert f"solved periodic1d (periodic, τ = 2, ρ = 0.5): 2 PI iterations, status {marker['status']}" in result.stdout
+    assert "deterministic" not in result.stdout
     return root / "run"
 
 
@@ -59,3 +61,24 @@ def test_non_positive_period_is_one_line_and_writes_nothing(tmp_path, period):
     assert result.returncode == 2 and result.stdout == ""
     assert error_line(result) == f"hjb: error: PDE file bad.py: the period τ must be a positive number; got {period}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.py"]
+
+
+DETERMINISTIC_FILE = (
+    "import numpy as np\n"
+    "from hjb.pdes.timed_lqr import finite_horizon_lqr\n"
+    "from hjb.settings import FiniteHorizonSettings\n"
+    "problem = finite_horizon_lqr([[-0.5]], [[1.0]], [[1.0]], [[0.1]], np.zeros((1, 1)), [[1.0]], 1.0, discount=0.2,"
+    " name='det1d')\n"
+    "settings = FiniteHorizonSettings(width=8, collocation=64, adam_steps_first=50, adam_steps=20, pde_lbfgs_steps=20,"
+    " max_iterations=2)\n"
+)
+
+
+def test_a_deterministic_problem_says_what_is_solved(tmp_path):
+    write(tmp_path / "det.py", DETERMINISTIC_FILE)
+    result = run_cli("solve", "det.py", "--out", "run", cwd=tmp_path, timeout=300)
+    assert result.returncode in (0, 1), result.stderr
+    assert "solved det1d (finite horizon T = 1, ρ = 0.2): 2 PI iterations" in result.stdout
+    assert "deterministic (Σ ≡ 0): V approximates the viscosity solution of the first-order HJB" in result.stdout
+    marker = json.loads((tmp_path / "run" / "hjb-run.json").read_text())
+    assert marker["problem"]["deterministic"] is True and marker["problem"]["discount"] == 0.2
