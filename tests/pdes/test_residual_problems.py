@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from hjb.pdes.black_scholes import black_scholes_call
-from hjb.pdes.conditions import condition_points
+from hjb.pdes.black_scholes import black_scholes_call, heat_kernel_payoff
+from hjb.pdes.conditions import Terminal, condition_points
+from hjb.pdes.derivatives import Derivatives
 from hjb.pdes.heat import heat_product
 from hjb.validation.black_scholes import call_delta, call_price, put_delta, put_price
 from hjb.validation.heat import heat_product_solution
@@ -40,11 +41,34 @@ def test_the_black_scholes_price_zeroes_the_residual_and_meets_the_conditions():
     assert torch.max(torch.abs(pde.residual_at(z, _torch_call(z)))) < 1e-12
     assert np.allclose(_torch_call(z).detach().numpy()[:, 0], call_price(z[:, 0].detach().numpy(),
                                                                          T - z[:, 1].detach().numpy(), K, R, SIGMA))
-    zero, linear, terminal = (condition_points(c, pde.domain, set(), 64, seed=2) for c in pde.conditions)
+    zero, linear = (condition_points(c, pde.domain, set(), 64, seed=2) for c in pde.conditions)
     assert np.max(np.abs(call_price(zero[:, 0], T - zero[:, 1], K, R, SIGMA))) < 1e-300
     assert np.max(np.abs(call_delta(linear[:, 0], T - linear[:, 1], K, R, SIGMA) - 1.0)) < 1e-8
-    payoff = pde.conditions[2].value(terminal)
-    assert np.max(np.abs(call_price(terminal[:, 0], 0.0 * terminal[:, 1], K, R, SIGMA) - payoff)) == 0.0
+
+
+@pytest.mark.parametrize("call", [True, False])
+def test_the_heat_kernel_payoff_is_the_payoff_at_maturity_and_carries_the_kink_by_the_heat_equation(call):
+    """B(S, 0) = the payoff (to 1e-15), ∂_τB = ½ς²∂_SS B for τ > 0, and B's curvature integrates to the kink's unit jump
+    of slope."""
+    S = torch.linspace(0.0, 3.0, 3001, dtype=torch.float64).reshape(-1, 1)
+    payoff = torch.clamp(S - K if call else K - S, min=0.0)
+    assert torch.max(torch.abs(heat_kernel_payoff(S, torch.zeros_like(S), K, 0.2, call) - payoff)) < 1e-15
+    x = torch.cat([S, torch.full_like(S, 0.3)], dim=1).requires_grad_(True)
+    B = heat_kernel_payoff(x[:, :1], x[:, 1:], K, 0.2, call)
+    D = Derivatives(x, B, time=True)
+    assert torch.max(torch.abs(D.dt() - 0.5 * 0.2**2 * D.dxx(0))) < 1e-12
+    assert float(torch.trapezoid(D.dxx(0)[:, 0].detach(), S[:, 0])) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_the_call_builds_its_payoff_in_exactly():
+    """u(S, T) = max(S − K, 0) whatever the network's output, and u is finite (with its derivatives) at t = T."""
+    pde = black_scholes_call(K, R, SIGMA, T, s_max=3.0)
+    S = torch.linspace(0.0, 3.0, 301, dtype=torch.float64).reshape(-1, 1)
+    x = torch.cat([S, torch.full_like(S, T)], dim=1).requires_grad_(True)
+    u = pde.output_transform(x, torch.randn(len(S), 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0)))
+    assert torch.max(torch.abs(u - torch.clamp(S - K, min=0.0))) < 1e-15
+    assert bool(torch.isfinite(pde.residual_at(x, u)).all())
+    assert not any(isinstance(c, Terminal) for c in pde.conditions)
 
 
 def test_the_heat_solution_zeroes_the_residual_and_the_transform_builds_in_the_conditions():
