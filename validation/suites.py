@@ -178,6 +178,7 @@ def _residual_cases() -> list[Case]:
         # Initial and boundary conditions built in by the output transform (hjb.pdes.heat); 10⁴ uniform points.
         ResidualCase("heat5d", partial(heat_product, d, k, T), partial(heat_product_solution, dim=d, diffusivity=k),
                      _heat_points, {"rel_l2": 1e-3}, line=_heat_line, line_label="x0 = … = x4 (t = T/2)"),
+        # The payoff built in by the output transform (hjb.pdes.black_scholes); 201 spots S ∈ [0.5K, 1.5K] at t = 0.
         ResidualCase("black_scholes_call", partial(black_scholes_call, *BLACK_SCHOLES), partial(_call, call_price),
                      _spots_today, {"rel_l2": 1e-3, "derivative_rel_l2": 5e-3}, derivative=(0, partial(_call, call_delta)),
                      line=_spots_today, line_label="S (t = 0)"),
