@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError, ShapeError, positive_int
+from hjb.errors import ProblemError, ShapeError, UnknownNameError, positive_int
 from hjb.geometry.box import Box
 from hjb.io.jsonio import plain
 
@@ -28,6 +28,11 @@ class ControlProblem:
     when it ignores ∇²V, which saves a Hessian per evaluation); parameters, a JSON-ready dict; initial_law(n, rng) ->
     (n, d), a law of X_0 whose closed-loop paths then supply the collocation, probe and anchor points
     (hjb.montecarlo.rollouts.visited_states).
+    boundary: what the process does at the box's faces: "none" (the box only truncates where V is sought; V's
+    behaviour there is left to the PDE and the anchors), "exit" (it stops there and collects boundary_reward(x) ->
+    (n, 1), default 0: V = g on ∂box, a Dirichlet condition) or "reflect" (it is reflected: ∇V·n = 0, Neumann).
+    A boundary needs the box to be the state space, so not with initial_law (an unbounded process sampled from
+    its law).
     """
 
     def __init__(
@@ -46,6 +51,8 @@ class ControlProblem:
         greedy_uses_hessian: bool = True,
         parameters: Mapping[str, Any] | None = None,
         initial_law: Callable[[int, np.random.Generator], Any] | None = None,
+        boundary: str = "none",
+        boundary_reward: PolicyFn | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ProblemError(f"problem name must be a non-empty string; got {name!r}")
@@ -76,11 +83,19 @@ class ControlProblem:
         self.greedy_uses_hessian = bool(greedy_uses_hessian)
         self.parameters = dict(parameters or {})
         self.initial_law = initial_law
+        self.boundary = _check_boundary(boundary, boundary_reward, initial_law)
+        self._boundary_reward = boundary_reward
 
     @property
     def has_initial_policy(self) -> bool:
         """True when the problem declares its own initial_policy (else α₀ ≡ 0 clipped into the bounds)."""
         return self._initial_policy is not None
+
+    def boundary_reward(self, x: Tensor) -> Tensor:
+        """g(x) (n, 1) collected on exit at boundary points x (n, d): the declared one, else 0."""
+        if self._boundary_reward is None:
+            return torch.zeros(x.shape[0], 1, dtype=x.dtype)
+        return self._boundary_reward(x)
 
     @property
     def state_dim(self) -> int:
@@ -91,7 +106,7 @@ class ControlProblem:
         return f"{type(self).__name__}(name={self.name!r}, d={self.state_dim}, m={self.action_dim}, ρ={self.discount})"
 
     def describe(self) -> dict:
-        """JSON-ready description: name, dimensions, discount, domain, bounds and parameters."""
+        """JSON-ready description: name, dimensions, discount, domain, bounds, boundary and parameters."""
         bounds = None if self.action_bounds is None else [b.tolist() for b in self.action_bounds]
         return {
             "name": self.name,
@@ -102,6 +117,8 @@ class ControlProblem:
             "domain": self.domain.to_dict(),
             "action_bounds": bounds,
             "has_greedy_action": self.greedy_action is not None,
+            "boundary": self.boundary,
+            "has_boundary_reward": self._boundary_reward is not None,
             "parameters": plain(self.parameters),
         }
 
@@ -137,6 +154,10 @@ class ControlProblem:
             dV = torch.zeros(n, d, dtype=x.dtype)
             d2V = -torch.eye(d, dtype=x.dtype).expand(n, d, d)
             _checked("greedy_action", self.greedy_action, (x, dV, d2V), (n, m), "(n, m)")
+        if self._boundary_reward is not None:
+            edge = x.clone()
+            edge[:, 0] = float(self.domain.lo[0])  # points of the face x_0 = lo_0
+            _checked("boundary_reward", self.boundary_reward, (edge,), (n, 1), "(n, 1)")
         return int(sigma.shape[2])
 
 
@@ -166,3 +187,22 @@ def _check_bounds(bounds, m: int):
     if np.any(high < low):
         raise ProblemError(f"action_bounds need low ≤ high; got low={low.tolist()}, high={high.tolist()}")
     return low, high
+
+
+BOUNDARIES = ("none", "exit", "reflect")
+
+
+def _check_boundary(boundary, reward, initial_law) -> str:
+    """The boundary behaviour's name, checked against BOUNDARIES, boundary_reward and initial_law."""
+    if not isinstance(boundary, str) or boundary not in BOUNDARIES:
+        raise UnknownNameError(f"unknown boundary {boundary!r}; expected one of {', '.join(BOUNDARIES)}")
+    if reward is not None and not callable(reward):
+        raise ProblemError(f"boundary_reward must be callable x -> (n, 1) or None; got {type(reward).__name__}")
+    if reward is not None and boundary != "exit":
+        raise ProblemError(f"boundary_reward is collected on exit; it needs boundary='exit', not {boundary!r}")
+    if boundary != "none" and initial_law is not None:
+        condition = "Neumann (reflection)" if boundary == "reflect" else "Dirichlet (exit)"
+        raise ProblemError(f"a {condition} condition needs a boundary, but this problem has none: its states come "
+                           "from initial_law (an unbounded process) and its box only truncates; drop initial_law or "
+                           "use boundary='none'")
+    return boundary

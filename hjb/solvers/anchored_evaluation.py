@@ -82,9 +82,10 @@ def evaluate_anchored(problem, critic, policy, collocation, anchor_x, probe, s, 
     carry.anchors = anchors
     estimate = anchors.estimate
     solve_level(problem, critic, policy, collocation)
-    # The anchors overrule the PDE's level once V has settled, where they disagree with it beyond their standard errors.
+    # The anchors overrule the PDE's level once V has settled, where they disagree with it beyond their standard errors
+    # and the level is free (where the process exits, V = g on the faces holds it).
     shift = level_shift(before, mean_misfit(critic, anchors, s.anchor_stderr)[0], anchors, problem.discount,
-                        precision, s)
+                        precision, s) if free_level(problem) else 0.0
     critic.shift_level(shift)
     return {
         "iteration": it,
@@ -95,7 +96,7 @@ def evaluate_anchored(problem, critic, policy, collocation, anchor_x, probe, s, 
                           if critic.profiled else joint_stderr(estimate) / critic.scale),
         "anchor_chi2": chi2,
         "anchored_phase": anchored,
-        "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr),
+        "anchor_chi2_final": disagreement(critic, anchors, s.anchor_stderr, free_level(problem)),
         "anchor_level_z": before[0] / before[1],
         "anchor_level_shift": shift / critic.scale,
         "anchor_paths": anchors.paths,
@@ -103,9 +104,15 @@ def evaluate_anchored(problem, critic, policy, collocation, anchor_x, probe, s, 
         "anchor_precision": precision,
         "anchor_dt": anchors.dt,
         "anchor_horizon": anchors.horizon,
+        "boundary_loss": result.boundary_loss,
         "steps": result.steps,
         "restarted": restarted,
     }
+
+
+def free_level(problem) -> bool:
+    """Whether V's level is free of boundary data: not where the process exits (V = g on the faces)."""
+    return problem.boundary != "exit"
 
 
 def _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial, precision) -> tuple[Anchors, float]:
@@ -118,7 +125,7 @@ def _anchors(problem, policy, critic, anchor_x, probe, s, noise_dim, it, partial
             f"Feynman–Kac anchor values are NaN/inf in PI iteration {it + 1}; kept the last finite weights",
             iteration=it + 1, last_finite=partial("diverged"),
         )
-    return anchors, disagreement(critic, anchors, s.anchor_stderr)
+    return anchors, disagreement(critic, anchors, s.anchor_stderr, free_level(problem))
 
 
 def _report_anchors(progress, it, anchors, chi2, s, anchored, critic, precision) -> None:
@@ -134,7 +141,8 @@ def fit_pde(problem, critic, policy, collocation, anchor_x, s, adam_steps, on_ch
     if held is None:
         targets, weights, weight = np.zeros(len(anchor_x)), None, 0.0
     else:
-        targets, weights = level_free_targets(critic, held, s.anchor_stderr), anchor_weights(critic, held, s.anchor_stderr)
+        targets = level_free_targets(critic, held, s.anchor_stderr, free_level(problem))
+        weights = anchor_weights(critic, held, s.anchor_stderr)
         weight = s.anchor_weight
     return evaluate_policy(
         problem, critic, policy, collocation, anchor_x, targets, adam_steps=adam_steps, learning_rate=s.learning_rate,

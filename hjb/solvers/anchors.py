@@ -9,7 +9,8 @@ standard error (documented in SolverSettings):
   compared and imposed with their level removed (V's level: see "level" below).
   Either way the anchors see what the evaluation PDE leaves free (Merton's x^λ± modes are martingales of a
   closed loop that does not contract in log x: only the discount hides them);
-- step dt = min(T/anchor_steps, COURANT/Lip(closed-loop drift)), at most anchor_max_steps steps;
+- step dt = min(T/anchor_steps, COURANT/Lip(closed-loop drift)), at most anchor_max_steps steps; where paths stop
+  at the faces (boundary "exit") σ√dt ≤ EXIT_RESOLUTION × the box's half-width, whatever the steps;
 - every anchor is measured on V's size: its spread over the box, or with a power-law profile m (log boxes,
   hjb.solvers.scales) its local size scale·m(x). Scales of their own, max(|Â_i|, 10⁻³·spread), were tried for a
   V spanning orders of magnitude (Merton with γ = 3, x⁻² over [0.2, 12.5]) while the PDE fit still weighed every
@@ -47,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hjb.montecarlo.boundary import box_variance
 from hjb.montecarlo.feynman_kac import MonteCarloEstimate, feynman_kac
 from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.generator import needs_hessian
@@ -58,6 +60,13 @@ RESIZES = 3  # at most this many re-sizings of the path count from the last batc
 RESIZE_MARGIN = 1.2  # paths for (se/target)² × this, so that the next batch lands below the target
 LOOSE_FRACTION = 0.1  # anchors resolve V to this fraction of its last change (anchor_precision)
 LEVEL_Z = 3.0  # the anchors move V's level only when their mean misfit is this many standard errors from 0
+# Paths that stop at the box's faces (boundary "exit"): each step's diffusion length σ√dt at most this fraction of
+# the box's half-width, whatever anchor_max_steps (the paths stop: exit_time's take ~1/EXIT_RESOLUTION² steps on
+# average, whatever σ and L). A path stopped between two steps has crossed ~σ√dt beyond where it was last seen, so
+# every exit adds noise ~|∇V|·σ√dt that the control variate does not remove (exit_time, σ = 1 on [−1, 1]: a path's
+# sd 0.12 at dt = 0.05 and 0.035–0.05 at dt = 0.005, with the exact V as control variate; at 0.005 (2000 steps) its
+# anchors at 2048 paths missed their target, se 7.4e-4–1.1e-3 against 7.2e-4; 0.04 gives dt = 0.0016).
+EXIT_RESOLUTION = 0.04
 
 
 @dataclass(frozen=True)
@@ -102,19 +111,33 @@ def contraction_rate(problem: ControlProblem, policy, x: np.ndarray) -> float:
     return -float(((dG * du).sum(-1)[mask] / norm2[mask]).max()) if mask.any() else 0.0
 
 
+def exit_step(problem: ControlProblem, policy, probe: np.ndarray) -> float:
+    """The largest dt with σ_i√dt ≤ EXIT_RESOLUTION × the box's half-width on every axis i, σ_i² the largest variance
+    rate of the box's coordinates (x, or log x) over the probe points (n, d) under α."""
+    xt = torch.as_tensor(probe, dtype=torch.float64)
+    box = problem.domain
+    with torch.no_grad():
+        variance = box_variance(xt, problem.diffusion(xt, policy(xt)), box.scale == "log").max(dim=0).values.numpy()
+    lo, hi = (np.log(b) if box.scale == "log" else b for b in (box.lo, box.hi))
+    ratio = (EXIT_RESOLUTION * (hi - lo) / 2.0) ** 2 / np.maximum(variance, 1e-300)
+    return float(np.min(ratio))
+
+
 def horizon_and_step(problem: ControlProblem, policy, probe: np.ndarray, s: SolverSettings) -> tuple[float, float]:
     """T = anchor_horizon if set, else anchor_tail·min(1/ρ, 1/κ) (κ = contraction_rate on the probe points (n, d),
     T = anchor_tail/ρ when κ ≤ 0); dt = min(T/anchor_steps, COURANT/Lip(f(·, α(·))), anchor_dt), raised to
-    T/anchor_max_steps (a wild early policy must not stall the rollouts)."""
+    T/anchor_max_steps (a wild early policy must not stall the rollouts); where paths exit, at most exit_step."""
     lipschitz = max(drift_lipschitz(problem, policy, probe), 1e-12)
     horizon = s.anchor_horizon
     if horizon is None:
         kappa = contraction_rate(problem, policy, probe)
         horizon = s.anchor_tail / max(problem.discount, kappa)
-    dt = min(horizon / s.anchor_steps, COURANT / lipschitz)
+    dt, floor = min(horizon / s.anchor_steps, COURANT / lipschitz), horizon / s.anchor_max_steps
+    if problem.boundary == "exit":  # a stopped path leaves the loop, so the cost is set by the time to exit
+        dt = floor = min(dt, exit_step(problem, policy, probe))
     if s.anchor_dt is not None:
         dt = min(dt, s.anchor_dt)
-    return horizon, max(dt, horizon / s.anchor_max_steps)
+    return horizon, max(dt, floor)
 
 
 def estimate_anchors(
@@ -188,11 +211,11 @@ def _misfit(critic: ValueNetwork, anchors: Anchors, floor: float) -> tuple[np.nd
     return misfit, se, float(np.sum(weights * misfit) / np.sum(weights))
 
 
-def disagreement(critic: ValueNetwork, anchors: Anchors, floor: float) -> float:
-    """χ² per anchor of V_θ against the anchors, the best constant level removed: mean((m − m̄_w)²/se²), with
-    se ≥ floor × V's scale."""
+def disagreement(critic: ValueNetwork, anchors: Anchors, floor: float, free_level: bool = True) -> float:
+    """χ² per anchor of V_θ against the anchors, the best constant level removed (unless not free_level: where the
+    process exits, V = g on the faces fixes the level): mean((m − m̄_w)²/se²), with se ≥ floor × V's scale."""
     misfit, se, level = _misfit(critic, anchors, floor)
-    return float(np.mean(((misfit - level) / se) ** 2))
+    return float(np.mean(((misfit - (level if free_level else 0.0)) / se) ** 2))
 
 
 def anchor_weights(critic: ValueNetwork, anchors: Anchors, floor: float) -> np.ndarray:
@@ -211,10 +234,11 @@ def anchor_weights(critic: ValueNetwork, anchors: Anchors, floor: float) -> np.n
     return inverse / inverse.mean()
 
 
-def level_free_targets(critic: ValueNetwork, anchors: Anchors, floor: float) -> np.ndarray:
+def level_free_targets(critic: ValueNetwork, anchors: Anchors, floor: float, free_level: bool = True) -> np.ndarray:
     """Â + m̄_w (n,): the anchors moved to V_θ's level, so that imposing them changes V's shape and not its level
-    (the level is set after the fit: hjb.solvers.evaluation.solve_level, level_shift)."""
-    return anchors.estimate.mean + _misfit(critic, anchors, floor)[2]
+    (the level is set after the fit: hjb.solvers.evaluation.solve_level, level_shift); Â itself where the level
+    is not free (V = g on the faces where the process exits)."""
+    return anchors.estimate.mean + (_misfit(critic, anchors, floor)[2] if free_level else 0.0)
 
 
 def mean_misfit(critic: ValueNetwork, anchors: Anchors, floor: float) -> tuple[float, float]:

@@ -7,6 +7,7 @@ import copy
 import math
 
 import numpy as np
+import torch
 
 from hjb.errors import ProblemError
 from hjb.geometry.sampling import residual_weighted_pick
@@ -17,10 +18,18 @@ from hjb.progress import Progress
 from hjb.settings import SolverSettings
 from hjb.solvers.admissibility import check_start
 from hjb.solvers.anchored_evaluation import Carry, evaluate_anchored
+from hjb.solvers.boundary import boundary_misfit, boundary_points
 from hjb.solvers.improvement import actor_ascent
 from hjb.solvers.iteration import policy_iteration, seed_everything
 from hjb.solvers.policies import ActorPolicy, GreedyPolicy, InitialPolicy
-from hjb.solvers.scales import local_size, power_profile, reward_scale, value_size
+from hjb.solvers.scales import (
+    discounted_reward,
+    local_size,
+    power_profile,
+    reward_scale,
+    spread,
+    value_size,
+)
 from hjb.solvers.solution import Solution
 from hjb.solvers.stopping import done, status
 
@@ -66,6 +75,7 @@ class DiscountedScheme:
             self.anchor_x = box.spread_points(s.anchors, seed=s.seed + 1)
             self.probe = box.sample(s.probe_points, "sobol", seed=s.seed + 2)
         check_start(problem, np.concatenate([self.collocation, self.probe]))
+        self.edge_probe = boundary_points(problem, s.probe_points, seed=s.seed + 4)  # for the boundary's misfit
         self.critic = ValueNetwork(box, s.width, s.depth)
         self.actor = ActorPolicy(problem, s.actor_width, s.actor_depth, self.critic) if self.use_actor else None
         self.previous, self.carry = None, Carry()
@@ -76,8 +86,20 @@ class DiscountedScheme:
         policy = InitialPolicy(self.problem)
         if self.s.output_profile == "auto" and self.problem.domain.scale == "log":
             self.critic.set_profile(*power_profile(self.problem, policy, self.collocation))
-        self.critic.set_output_scale(*reward_scale(self.problem, policy, self.collocation, self.critic))
+        self.critic.set_output_scale(*self._start_scale(policy))
         return policy
+
+    def _start_scale(self, policy) -> tuple[float, float]:
+        """V's expected (offset, scale): from r(x, α_0)/ρ, and where the process exits, from g on the faces as much
+        (V runs from g at the faces to about r/ρ inside: with r/ρ alone, exit_time's constant reward gave a scale of
+        10⁻³ of V's size)."""
+        problem = self.problem
+        if problem.boundary != "exit":
+            return reward_scale(problem, policy, self.collocation, self.critic)
+        inside = discounted_reward(problem, policy, self.collocation)
+        edge = boundary_points(problem, self.s.collocation, seed=self.s.seed + 4)
+        on_faces = problem.boundary_reward(torch.as_tensor(edge, dtype=torch.float64)).detach().numpy()[:, 0]
+        return spread(np.concatenate([inside, np.resize(on_faces, len(inside))]))
 
     def solution(self, policy, history: list[dict], status: str) -> Solution:
         return Solution(self.problem, self.critic, policy, history, self.s, status=status)
@@ -108,15 +130,16 @@ class DiscountedScheme:
 
     def measure(self, it: int, policy, history: list[dict]) -> dict:
         """HJB residual at the improved action on the probe set, relative to ρ·(V's size there: its spread, or with a
-        profile its local size), and the relative change of V (in units of that size) and α since the last
-        iteration."""
+        profile its local size), the relative change of V (in units of that size) and α since the last
+        iteration, and the boundary condition's misfit on V's scale (hjb.solvers.boundary.boundary_misfit)."""
         solution = self.solution(policy, history, "running")
         value, action = solution.value(self.probe), solution.action(self.probe)
         size = local_size(self.critic, self.probe, value)
         residual = solution.hjb_residual(self.probe) / (self.problem.discount * size)
         record = {"hjb_residual_rms": float(np.sqrt(np.mean(residual**2))),
                   "hjb_residual_max": float(np.max(np.abs(residual))), "value_change": math.inf,
-                  "policy_change": math.inf}
+                  "policy_change": math.inf,
+                  "boundary_misfit": boundary_misfit(self.problem, self.critic, self.edge_probe)}
         if self.previous is not None:
             before_value, before_action = self.previous
             unit = size / np.max(size)  # 1 without a profile

@@ -15,18 +15,22 @@ from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.generator import estimates_curvature, needs_hessian, value_derivatives
 from hjb.pdes.problem import ControlProblem
 from hjb.pdes.residuals import evaluation_residual, hjb_residual, residual_at
+from hjb.solvers.boundary import boundary_condition, boundary_points, boundary_terms
 
 Tensor = torch.Tensor
+EDGE_SEED = 7  # the boundary points of every fit (the measures use fresh ones)
 
 
 @dataclass(frozen=True)
 class EvaluationResult:
-    """Final losses of one evaluation, relative to V's scale: PDE residual MSE / (ρ·scale)², anchor MSE / scale²."""
+    """Final losses of one evaluation, relative to V's scale: PDE residual MSE / (ρ·scale)², anchor MSE / scale² and
+    boundary misfit MSE / scale² (hjb.solvers.boundary; 0 without a boundary condition)."""
 
     pde_loss: float
     anchor_loss: float
     steps: int
     finite: bool
+    boundary_loss: float = 0.0
 
 
 class FrozenActions:
@@ -111,7 +115,8 @@ def evaluate_policy(
     anchor_weights: np.ndarray | None = None,
     fresh_points=None,
 ) -> EvaluationResult:
-    """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC.
+    """Train the critic (warm-started) on the policy-evaluation residual plus the anchor PointSetBC, and where the
+    problem has a boundary its condition at boundary points (hjb.solvers.boundary), which the residual also covers.
 
     With fit_tol, L-BFGS stops once the loss is at most fit_tol² (a relative PDE residual rms of fit_tol) or
     has stalled. anchor_weights (n,), by default ones, weigh the anchors' squared misfits. Stops early and reports finite=False when a loss or weight turns NaN/inf, restoring the last finite
@@ -120,24 +125,33 @@ def evaluate_policy(
     scale = critic.scale
     # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
     bc = weighted_point_set_bc(anchor_x, anchor_v, np.ones(len(anchor_x)) if anchor_weights is None else anchor_weights)
-    weights = [1.0, anchor_weight / scale**2]
+    edge_terms, edge_weights = boundary_terms(problem, critic)
+    edge = boundary_points(problem, len(collocation), seed=EDGE_SEED)
+    weights = [1.0, anchor_weight / scale**2, *edge_weights]
     anchor_weight = anchor_weight or 1.0  # for reporting the anchor misfit when it is not trained
-    last = {"losses": (math.nan, math.nan), "steps": 0}
+    last = {"losses": (math.nan, math.nan), "steps": 0, "edge": 0.0}
 
     def reported(stage: str, steps: int, loss: np.ndarray) -> None:
         last["losses"], last["steps"] = (float(loss[0]), float(loss[1]) / anchor_weight), steps
+        last["edge"] = float(np.sum(loss[2:]))
         if on_chunk is not None and stage == "adam":
             on_chunk(steps, *last["losses"])
 
+    if fresh_points is not None and len(edge):  # the boundary points go with every fresh draw
+        draw = fresh_points
+
+        def fresh_points(step: int) -> np.ndarray:
+            return np.concatenate([draw(step), edge])
+
     try:
-        _, steps = train_pinn(critic, critic.box.to_deepxde(), evaluation_pde(problem, policy, critic), collocation,
-                              (bc,), adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, learning_rate=learning_rate,
-                              iteration=0, loss_weights=weights, on_chunk=reported, chunk=chunk,
-                              loss_target=None if fit_tol is None else fit_tol**2, fresh_points=fresh_points)
+        _, steps = train_pinn(critic, critic.box.to_deepxde(), evaluation_pde(problem, policy, critic),
+                              np.concatenate([collocation, edge]), (bc, *edge_terms), adam_steps=adam_steps,
+                              lbfgs_steps=lbfgs_steps, learning_rate=learning_rate, iteration=0, loss_weights=weights,
+                              on_chunk=reported, chunk=chunk, loss_target=None if fit_tol is None else fit_tol**2,
+                              fresh_points=fresh_points)
     except TrainingDivergedError:
-        return EvaluationResult(*last["losses"], last["steps"], finite=False)
-    losses = last["losses"]
-    return EvaluationResult(*losses, steps, finite=True)
+        return EvaluationResult(*last["losses"], last["steps"], finite=False, boundary_loss=last["edge"])
+    return EvaluationResult(*last["losses"], steps, finite=True, boundary_loss=last["edge"])
 
 
 def probe_residual(problem: ControlProblem, critic: ValueNetwork, policy, x: np.ndarray) -> float:
@@ -155,7 +169,8 @@ def solve_level(problem: ControlProblem, critic: ValueNetwork, policy, collocati
     evaluation residual (with a profile m, mean((R + ρδ)/m)²: δ = −Σ R/m² / (ρ Σ 1/m²), the fit's own weighting).
     The level enters the residual only through ρV, the stiffest direction for the optimisers, and the PDE fixes it
     (ρ > 0: a constant is never a free mode); the anchors overrule it only where they disagree with it beyond their
-    standard errors (hjb.solvers.anchors.level_shift). Returns δ."""
+    standard errors (hjb.solvers.anchors.level_shift). Where the problem exits at the box's faces, the boundary
+    misfit V − g enters the mean square too. Returns δ."""
     x = torch.as_tensor(collocation, dtype=torch.float64)
     residual = residual_at(problem, critic, x, policy(x))
     if critic.profiled:
@@ -164,5 +179,11 @@ def solve_level(problem: ControlProblem, critic: ValueNetwork, policy, collocati
     else:
         mean_residual = float(residual.mean())
     shift = -mean_residual / problem.discount
+    if problem.boundary == "exit":
+        # V = g on the faces fixes the level too: the constant minimising the fit's own mean(R/ρ + δ)² + mean(V − g + δ)²
+        # (both on V's scale), so that the shift does not trade the boundary condition for the residual's mean.
+        edge = boundary_points(problem, len(collocation), seed=EDGE_SEED)
+        misfit = critic.values(edge) - boundary_condition(problem).value(edge).reshape(-1)
+        shift = 0.5 * (shift - float(np.mean(misfit)))
     critic.shift_level(shift)
     return shift

@@ -6,12 +6,14 @@ from hjb.settings import SolverSettings
 
 def status(history: list[dict], s: SolverSettings) -> str:
     """"converged" when the iterates settled (value or policy change below value_tol or policy_tol), the last
-    relative HJB residual rms is at most residual_tol and the final V agrees with the last anchors (χ² at most
+    relative HJB residual rms is at most residual_tol, so is the boundary condition's misfit on V's scale (where
+    the problem has one: hjb.solvers.boundary), and the final V agrees with the last anchors (χ² at most
     anchor_chi2: the residual cannot see what the PDE leaves free), anchors that reached their standard-error
     target anchor_stderr within anchor_max_paths (else they pin V's free modes more loosely than asked); else
     "not_converged"."""
     last = history[-1] if history else {}
     converged = (_settled(history, s) and last["hjb_residual_rms"] <= s.residual_tol
+                 and last.get("boundary_misfit", 0.0) <= s.residual_tol
                  and last.get("anchor_chi2_final", 0.0) <= s.anchor_chi2 and _precise_anchors(last, s))
     return "converged" if converged else "not_converged"
 
