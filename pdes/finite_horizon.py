@@ -7,7 +7,7 @@ general: the PINN approximates the viscosity solution by a smooth function (see 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.io.jsonio import plain
 from hjb.pdes.generator import generator, needs_hessian, space_time_derivatives
+from hjb.pdes.names import state_and_action_names
 
 Tensor = torch.Tensor
 TimedFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -30,7 +31,8 @@ class FiniteHorizonProblem:
     3-D), initial_policy(x, t) -> (n, m) (default a ≡ 0), base(x, t) -> (n, 1), a known guess b of V with
     b(·, T) = g that the value network builds on: V = b + (T − t)·c·N_θ (default b = g), initial_law(n, rng) ->
     (n, d), the law of X_0 whose closed-loop paths then supply the collocation points (hjb.montecarlo.rollouts), and
-    discount ρ ≥ 0 (default 0)."""
+    discount ρ ≥ 0 (default 0). state_names (d) and action_names (m), default x0…, a0…, label plots, exports and
+    reports (hjb.pdes.names); the time column is always t."""
 
     def __init__(
         self,
@@ -50,6 +52,8 @@ class FiniteHorizonProblem:
         initial_law: Callable[[int, np.random.Generator], Any] | None = None,
         parameters: Mapping[str, Any] | None = None,
         discount: float = 0.0,
+        state_names: Sequence[str] | None = None,
+        action_names: Sequence[str] | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ProblemError(f"problem name must be a non-empty string; got {name!r}")
@@ -70,6 +74,8 @@ class FiniteHorizonProblem:
         self.drift, self.diffusion, self.reward, self.terminal = drift, diffusion, reward, terminal
         self.horizon, self.action_dim = T, int(action_dim)
         self.domain = SpaceTime(domain, T)
+        self.state_names, self.action_names = state_and_action_names(state_names, action_names, domain.dim,
+                                                                     self.action_dim)
         self.greedy_action, self._initial_policy, self.base = greedy_action, initial_policy, base
         self.greedy_uses_hessian = bool(greedy_uses_hessian)
         self.initial_law = initial_law
@@ -85,9 +91,10 @@ class FiniteHorizonProblem:
                 f"{f', ρ={self.discount}' if self.discount else ''})")
 
     def describe(self) -> dict:
-        """JSON-ready description: name, kind, dimensions, horizon, domain, parameters."""
+        """JSON-ready description: name, kind, dimensions, component names, horizon, domain, parameters."""
         return {"name": self.name, "kind": type(self).__name__, "state_dim": self.state_dim,
-                "action_dim": self.action_dim, "horizon": self.horizon, "discount": self.discount,
+                "action_dim": self.action_dim, "state_names": list(self.state_names),
+                "action_names": list(self.action_names), "horizon": self.horizon, "discount": self.discount,
                 "deterministic": self.deterministic, "domain": self.domain.to_dict(),
                 "has_greedy_action": self.greedy_action is not None, "parameters": plain(self.parameters)}
 

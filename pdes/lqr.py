@@ -41,11 +41,11 @@ class StochasticLQR(ControlProblem):
 
     A (d, d), B (d, m), Q (d, d) symmetric ⪰ 0, R (m, m) symmetric ≻ 0, D (d, k); domain defaults to [−2, 2]^d;
     action_bounds (low, high), m numbers each, clip the greedy action (the Hamiltonian is concave in a);
-    initial_law(n, rng) -> (n, d) as in ControlProblem.
+    initial_law(n, rng) -> (n, d), state_names and action_names as in ControlProblem (default x0…, a0…).
     """
 
     def __init__(self, A, B, Q, R, D, discount: float, domain: Box | None = None, name: str = "lqr",
-                 action_bounds=None, initial_law=None):
+                 action_bounds=None, initial_law=None, state_names=None, action_names=None):
         A = square(A, "LQR matrix A")
         d = A.shape[0]
         B = matrix(B, "LQR matrix B", rows=d)
@@ -87,6 +87,8 @@ class StochasticLQR(ControlProblem):
             greedy_uses_hessian=False,
             parameters={"A": A, "B": B, "Q": Q, "R": R, "D": D, "discount": discount},
             initial_law=initial_law,
+            state_names=state_names,
+            action_names=action_names,
         )
 
 

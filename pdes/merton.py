@@ -36,7 +36,8 @@ def check_merton_parameters(r_f: float, mu: float, sigma: float, gamma: float, d
 
 
 class Merton(ControlProblem):
-    """Merton's consumption–investment problem; state x = wealth > 0, action a = (π, k = c/x).
+    """Merton's consumption–investment problem; state x = wealth > 0, action a = (π, k = c/x), named
+    ("wealth",) and ("pi", "consumption_rate").
 
     Greedy action from V: π = −(μ − r_f) V′ / (σ² x V″), k = (V′)^{−1/γ} / x, clipped into the bounds.
     Initial policy: π = 0, k = k₀ = (ρ − (1−γ) r_f)/γ, the optimal consumption without the risky asset (k₀ = ρ for
@@ -105,4 +106,6 @@ class Merton(ControlProblem):
             initial_policy=initial_policy,
             greedy_action=greedy_action,
             parameters={"r_f": r_f, "mu": mu, "sigma": sigma, "gamma": gamma, "discount": discount},
+            state_names=("wealth",),
+            action_names=("pi", "consumption_rate"),
         )

@@ -8,7 +8,7 @@ construction (hjb.nn.value_network.PeriodicTime).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -57,6 +57,8 @@ class PeriodicProblem(FiniteHorizonProblem):
         greedy_uses_hessian: bool = True,
         initial_policy: Callable[[Tensor, Tensor], Tensor] | None = None,
         parameters: Mapping[str, Any] | None = None,
+        state_names: Sequence[str] | None = None,
+        action_names: Sequence[str] | None = None,
     ):
         tau = positive_period(period)
         try:
@@ -68,7 +70,8 @@ class PeriodicProblem(FiniteHorizonProblem):
         super().__init__(name=name, drift=drift, diffusion=diffusion, reward=reward, terminal=_no_terminal,
                          horizon=tau, domain=domain, action_dim=action_dim, greedy_action=greedy_action,
                          greedy_uses_hessian=greedy_uses_hessian, initial_policy=initial_policy,
-                         parameters=parameters, discount=rho)
+                         parameters=parameters, discount=rho, state_names=state_names,
+                         action_names=action_names)
         self.period = tau
 
     def __repr__(self) -> str:

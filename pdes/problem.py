@@ -11,6 +11,7 @@ import torch
 from hjb.errors import ProblemError, ShapeError, UnknownNameError, positive_int
 from hjb.geometry.box import Box
 from hjb.io.jsonio import plain
+from hjb.pdes.names import state_and_action_names
 
 Tensor = torch.Tensor
 DynamicsFn = Callable[[Tensor, Tensor], Tensor]
@@ -32,7 +33,8 @@ class ControlProblem:
     behaviour there is left to the PDE and the anchors), "exit" (it stops there and collects boundary_reward(x) ->
     (n, 1), default 0: V = g on ∂box, a Dirichlet condition) or "reflect" (it is reflected: ∇V·n = 0, Neumann).
     A boundary needs the box to be the state space, so not with initial_law (an unbounded process sampled from
-    its law).
+    its law). state_names (d) and action_names (m), default x0…, a0…, label plots, exports and reports
+    (hjb.pdes.names).
     """
 
     def __init__(
@@ -53,6 +55,8 @@ class ControlProblem:
         initial_law: Callable[[int, np.random.Generator], Any] | None = None,
         boundary: str = "none",
         boundary_reward: PolicyFn | None = None,
+        state_names: Sequence[str] | None = None,
+        action_names: Sequence[str] | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ProblemError(f"problem name must be a non-empty string; got {name!r}")
@@ -78,6 +82,8 @@ class ControlProblem:
         self.domain = domain
         self.action_dim = int(action_dim)
         self.action_bounds = _check_bounds(action_bounds, self.action_dim)
+        self.state_names, self.action_names = state_and_action_names(state_names, action_names, domain.dim,
+                                                                     self.action_dim)
         self._initial_policy = initial_policy
         self.greedy_action = greedy_action
         self.greedy_uses_hessian = bool(greedy_uses_hessian)
@@ -106,13 +112,16 @@ class ControlProblem:
         return f"{type(self).__name__}(name={self.name!r}, d={self.state_dim}, m={self.action_dim}, ρ={self.discount})"
 
     def describe(self) -> dict:
-        """JSON-ready description: name, dimensions, discount, domain, bounds, boundary and parameters."""
+        """JSON-ready description: name, dimensions, component names, discount, domain, bounds, boundary and
+        parameters."""
         bounds = None if self.action_bounds is None else [b.tolist() for b in self.action_bounds]
         return {
             "name": self.name,
             "kind": type(self).__name__,
             "state_dim": self.state_dim,
             "action_dim": self.action_dim,
+            "state_names": list(self.state_names),
+            "action_names": list(self.action_names),
             "discount": self.discount,
             "domain": self.domain.to_dict(),
             "action_bounds": bounds,

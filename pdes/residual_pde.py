@@ -14,6 +14,7 @@ from hjb.geometry.spacetime import SpaceTime
 from hjb.io.jsonio import plain
 from hjb.pdes import conditions as cond
 from hjb.pdes.derivatives import Derivatives
+from hjb.pdes.names import component_names
 
 Tensor = torch.Tensor
 CHECK_POINTS = 8
@@ -24,7 +25,8 @@ class ResidualPDE:
     for u (n, 1), D its Derivatives (D.dx(i), D.dxx(i, j), D.dt(), D.grad(), D.laplacian()); conditions from
     hjb.pdes.conditions; output_transform(x, y) -> u (n, 1), optional, maps the network's output y (n, 1) to u
     (e.g. u = g(x) + t·y builds an initial condition in exactly); solution(x) -> (n,), optional, a known exact u
-    that only validation and export read (never the solver)."""
+    that only validation and export read (never the solver); state_names (d), default x0…, label plots and exports
+    (hjb.pdes.names; a SpaceTime's time column is always t)."""
 
     def __init__(
         self,
@@ -36,6 +38,7 @@ class ResidualPDE:
         output_transform: Callable[[Tensor, Tensor], Tensor] | None = None,
         solution: Callable[[np.ndarray], Any] | None = None,
         parameters: Mapping[str, Any] | None = None,
+        state_names: Sequence[str] | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ProblemError(f"PDE name must be a non-empty string; got {name!r}")
@@ -51,6 +54,7 @@ class ResidualPDE:
         self.periodic = cond.periodic_axes(self.conditions, domain)
         self.output_transform, self.solution = output_transform, solution
         self.parameters = dict(parameters or {})
+        self.state_names = component_names(state_names, domain.dim, "x", "state_names")
 
     @property
     def time(self) -> bool:
@@ -97,4 +101,4 @@ class ResidualPDE:
         parts = [{"kind": type(c).__name__, **({"on": c.on} if hasattr(c, "on") else {}),
                   **({"axis": c.axis} if hasattr(c, "axis") else {})} for c in self.conditions]
         return {"kind": "ResidualPDE", "name": self.name, "domain": self.domain.to_dict(), "conditions": parts,
-                "parameters": plain(self.parameters)}
+                "state_names": list(self.state_names), "parameters": plain(self.parameters)}
