@@ -135,7 +135,7 @@ class ValidationCase:
             "policy_rel_l2": columnwise_rel_l2(policy, ref_policy),
             "max_abs_hjb_residual": float(np.max(np.abs(residual))) if np.all(np.isfinite(residual)) else float("nan"),
         }
-        plot = plot_grid(self.grid_box)
+        plot = plot_grid(self.grid_box, names=problem.state_names)
         history = solution.history
         return {
             "name": self.name,

@@ -188,7 +188,8 @@ def _hjb_figures(case: dict) -> dict:
     grid = arrays["plot_grid"]
     return {
         "value": comparison_figure(grid, arrays["value"], arrays["value_reference"], "V", f"{name}: value vs closed form"),
-        "policy": comparison_figure(grid, arrays["policy"], arrays["policy_reference"], "a", f"{name}: policy vs closed form"),
+        "policy": comparison_figure(grid, arrays["policy"], arrays["policy_reference"], "a", f"{name}: policy vs closed form",
+                                    case.get("problem", {}).get("action_names")),
         "convergence": convergence_figure(arrays["history"], f"{name}: HJB residual per PI iteration"),
     }
 

@@ -5,6 +5,9 @@ the grid over (t, x) of SpaceTime.grid(N, N_t), N_t evenly spaced times over [0,
 time slowest, then the space grid with its first axis slowest, so that row k·N^d + j is the time t_k and the
 space point Box.grid(N)[j]. NPZ keys t (N_t·N^d,), x (N_t·N^d, d), value (N_t·N^d,), policy (N_t·N^d, m),
 hjb_residual (N_t·N^d,) and meta (JSON); CSV adds a first column t; netCDF a first dimension t.
+The problem's component names (hjb.pdes.names: state_names, action_names, default x0…, a0…) head the CSV's x and
+policy columns, name the netCDF dimensions and coordinates of x and the values of its `action` coordinate, and go
+into meta (state_names, action_names); the npz keys stay x and policy.
 
 A full grid of more than MAX_GRID_POINTS points is refused before it is built (grid_size counts it in integers);
 hjb.io.export_points writes the same keys at the user's points (`--at`) or on a 2-D slice (`--slice`) instead.
@@ -24,6 +27,7 @@ from hjb.errors import ProblemError, UnknownNameError
 from hjb.io.atomic import atomic_file
 from hjb.io.jsonio import plain
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
+from hjb.pdes.names import default_names
 
 EXTENSIONS = {"npz": "npz", "csv": "csv", "netcdf": "nc"}
 BATCH = 4096
@@ -49,6 +53,23 @@ def field_names(solution) -> dict[str, str]:
     if hasattr(solution, "action"):
         return {"value": "value", "hjb_residual": "hjb_residual"}
     return {"value": "u", "hjb_residual": "residual"}
+
+
+def component_labels(problem) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(state names (d,), action names (m,)) of the problem: its state_names and action_names, x0…/a0… where it
+    declares none; no action names for a residual PDE."""
+    states = getattr(problem, "state_names", None) or default_names(problem.state_dim, "x")
+    actions = getattr(problem, "action_names", None)
+    if actions is None:
+        actions = default_names(getattr(problem, "action_dim", 0), "a")
+    return tuple(states), tuple(actions)
+
+
+def export_labels(data: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The state and action names of write_export's data, x0…/a0… where it carries none (e.g. a sweep's grid)."""
+    states = data.get("state_names") or default_names(data["x"].shape[1], "x")
+    actions = data.get("action_names") or default_names(data["policy"].shape[1], "a")
+    return tuple(states), tuple(actions)
 
 
 def default_points(state_dim: int) -> int:
@@ -133,8 +154,8 @@ def _write_npz(path: Path, data: dict) -> None:
 def _write_csv(path: Path, data: dict) -> None:
     x, policy, t = data["x"], data["policy"], data["t"]
     names = data.get("names", {"value": "value", "hjb_residual": "hjb_residual"})
-    header = ([] if t is None else ["t"]) + [f"x{i}" for i in range(x.shape[1])] + [names["value"]]
-    header += [f"policy{j}" for j in range(policy.shape[1])] + [names["hjb_residual"]]
+    states, actions = export_labels(data)
+    header = ([] if t is None else ["t"]) + list(states) + [names["value"]] + list(actions) + [names["hjb_residual"]]
     table = np.column_stack(([] if t is None else [t]) + [x, data["value"], policy, data["hjb_residual"]])
     buffer = io.StringIO()
     buffer.write(f"# meta: {data['meta']}\n")
@@ -143,12 +164,14 @@ def _write_csv(path: Path, data: dict) -> None:
 
 
 def grid_dataset(data: dict):
-    """The xarray Dataset of value, hjb_residual (grid dims t?, x0, …) and policy (…, action) from the flat arrays
-    of export_grid's data (x, t, value, policy, hjb_residual, points_per_axis, times)."""
+    """The xarray Dataset of value, hjb_residual (grid dims t?, then the state names x0, …) and policy (…, action),
+    the action coordinate holding the action names, from the flat arrays of export_grid's data (x, t, value, policy,
+    hjb_residual, points_per_axis, times, and state_names, action_names when given)."""
     import xarray as xr
 
     d, N, t = data["x"].shape[1], data["points_per_axis"], data["t"]
-    dims = tuple(f"x{i}" for i in range(d))
+    states, actions = export_labels(data)
+    dims = states
     shape = (N,) * d
     columns = data["x"]
     if t is not None:  # time is the slowest axis of the grid, so it is the first dimension
@@ -160,7 +183,7 @@ def grid_dataset(data: dict):
     variables = {names["value"]: (dims, data["value"].reshape(shape)),
                  names["hjb_residual"]: (dims, data["hjb_residual"].reshape(shape))}
     if m:
-        coords["action"] = np.arange(m)
+        coords["action"] = np.array(actions)
         variables["policy"] = (dims + ("action",), data["policy"].reshape(shape + (m,)))
     return xr.Dataset(variables, coords=coords)
 
@@ -193,9 +216,11 @@ def grid_points(problem, points_per_axis: int, times: int | None = None):
 
 
 def run_info(solution, **extra) -> dict:
-    """The meta of every export: problem, its parameters, the run's status, and `extra`."""
+    """The meta of every export: problem, its parameters, state (and action) names, the run's status, and `extra`."""
     problem = solution.problem
-    return {"problem": problem.name, "parameters": problem.describe(), "status": solution.status, **extra}
+    states, actions = component_labels(problem)
+    names = {"state_names": list(states), **({"action_names": list(actions)} if hasattr(solution, "action") else {})}
+    return {"problem": problem.name, "parameters": problem.describe(), **names, "status": solution.status, **extra}
 
 
 def write_export(solution, points: np.ndarray, fmt: str, out_path: str | os.PathLike, info: dict, **extra) -> Path:
@@ -207,6 +232,7 @@ def write_export(solution, points: np.ndarray, fmt: str, out_path: str | os.Path
     data = {"t": points[:, d] if finite else None, "x": points[:, :d], "value": value, "policy": policy,
             "hjb_residual": residual, "meta": json.dumps(plain(info), allow_nan=False),
             "problem": solution.problem.name, "names": field_names(solution), **extra}
+    data["state_names"], data["action_names"] = component_labels(solution.problem)
     out = Path(out_path)
     with atomic_file(out) as temp:
         WRITERS[fmt](temp, data)

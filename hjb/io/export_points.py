@@ -15,7 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from hjb.errors import ProblemError
-from hjb.io.export import MAX_GRID_POINTS, check_format, check_points, run_info, timed, write_export
+from hjb.io.export import (
+    MAX_GRID_POINTS,
+    check_format,
+    check_points,
+    component_labels,
+    export_labels,
+    run_info,
+    timed,
+    write_export,
+)
 
 SLICE_POINTS = 41
 
@@ -50,7 +59,8 @@ def check_user_points(problem, points: np.ndarray, source: str = "the array") ->
     the shape is wrong, a value is NaN/inf, or a point lies outside the closed domain (box, and [0, T])."""
     points = np.asarray(points)
     d, finite = problem.state_dim, timed(problem)
-    names = "x0" if d == 1 else f"x0..x{d - 1}"
+    states = component_labels(problem)[0]
+    names = states[0] if d == 1 else f"{states[0]}..{states[-1]}"
     columns = f"d + 1 = {d + 1} columns ({names}, then the time t)" if finite else \
         f"d = {d} columns ({names}; an infinite-horizon run has no time column)"
     if points.ndim != 2 or len(points) == 0:
@@ -74,15 +84,16 @@ def check_user_points(problem, points: np.ndarray, source: str = "the array") ->
 
 
 def point_dataset(data: dict):
-    """The xarray Dataset of value, hjb_residual (point) and policy (point, action), coordinates x0, … (and t)
-    along `point`, from write_export's flat arrays."""
+    """The xarray Dataset of value, hjb_residual (point) and policy (point, action), coordinates named by the state
+    names x0, … (and t) along `point` and the action names along `action`, from write_export's flat arrays."""
     import xarray as xr
 
-    x, t, m = data["x"], data["t"], data["policy"].shape[1]
-    coords = {f"x{i}": ("point", x[:, i]) for i in range(x.shape[1])}
+    x, t = data["x"], data["t"]
+    states, actions = export_labels(data)
+    coords = {name: ("point", x[:, i]) for i, name in enumerate(states)}
     if t is not None:
         coords = {"t": ("point", t), **coords}
-    coords["action"] = np.arange(m)
+    coords["action"] = np.array(actions)
     return xr.Dataset({"value": ("point", data["value"]), "hjb_residual": ("point", data["hjb_residual"]),
                        "policy": (("point", "action"), data["policy"])}, coords=coords)
 
@@ -95,7 +106,9 @@ def export_at(solution, points: np.ndarray, fmt: str, out_path: str | os.PathLik
     points = check_user_points(solution.problem, points, what)
     info = run_info(solution, layout="points", points=len(points), source=source)
     if timed(solution.problem):
-        info.update(horizon=solution.problem.domain.t1 - solution.problem.domain.t0, columns="x0..x(d-1), then t (time last)")
+        states = component_labels(solution.problem)[0]
+        info.update(horizon=solution.problem.domain.t1 - solution.problem.domain.t0,
+                    columns=f"{', '.join(states)}, then t (time last)")
     return write_export(solution, points, fmt, out_path, info, to_dataset=point_dataset)
 
 
@@ -169,14 +182,15 @@ def slice_points(problem, axes: tuple[int, int], through: np.ndarray, points_per
 
 
 def slice_dataset(data: dict):
-    """The xarray Dataset of value, hjb_residual (x_I, x_J) and policy (x_I, x_J, action) of a slice, the other
-    axes (and t) as scalar coordinates."""
+    """The xarray Dataset of value, hjb_residual (x_I, x_J) and policy (x_I, x_J, action) of a slice, dimensions
+    named by the state names, the other axes (and t) as scalar coordinates, the action names along `action`."""
     import xarray as xr
 
     (i, j), N, x, m = data["axes"], data["points_per_axis"], data["x"], data["policy"].shape[1]
-    dims, shape = (f"x{i}", f"x{j}"), (N, N)
-    coords = {f"x{i}": x[::N, i], f"x{j}": x[:N, j], "action": np.arange(m)}
-    coords.update({f"x{k}": x[0, k] for k in range(x.shape[1]) if k not in (i, j)})
+    states, actions = export_labels(data)
+    dims, shape = (states[i], states[j]), (N, N)
+    coords = {states[i]: x[::N, i], states[j]: x[:N, j], "action": np.array(actions)}
+    coords.update({states[k]: x[0, k] for k in range(x.shape[1]) if k not in (i, j)})
     if data["t"] is not None:
         coords["t"] = data["t"][0]
     return xr.Dataset({"value": (dims, data["value"].reshape(shape)),
@@ -198,8 +212,9 @@ def export_slice(solution, axes, fmt: str, out_path: str | os.PathLike, through=
     state = parse_state(through, _box(problem))
     t = _check_time(problem, time)
     points = slice_points(problem, (i, j), state, N, t)
+    states = component_labels(problem)[0]
     info = run_info(solution, layout="slice", axes=[i, j], through=state.tolist(), points_per_axis=N,
-                    order=f"x{i} slowest, then x{j}")
+                    order=f"{states[i]} slowest, then {states[j]}")
     if t is not None:
         info.update(time=t, horizon=problem.domain.t1 - problem.domain.t0)
     return write_export(solution, points, fmt, out_path, info, to_dataset=slice_dataset, axes=(i, j),

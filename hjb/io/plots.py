@@ -1,9 +1,11 @@
-"""PNG figures of a solution: V and α on the box (line for d = 1, map for d = 2, centre slice for d > 2), convergence."""
+"""PNG figures of a solution: V and α on the box (line for d = 1, map for d = 2, centre slice for d > 2), convergence.
+Axes and action panels carry the problem's state and action names (hjb.pdes.names)."""
 from __future__ import annotations
 
 import io
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,29 +20,45 @@ from hjb.io.atomic import atomic_write_bytes
 
 @dataclass(frozen=True)
 class PlotGrid:
-    """Points x (n, d) to draw on: kind "line" with coords (t,) (n,), or kind "map" with coords (x0, x1) of a k×k grid."""
+    """Points x (n, d) to draw on: kind "line" with coords (t,) (n,), or kind "map" with coords (x0, x1) of a k×k grid;
+    xlabel (and ylabel, a map's) label the axes."""
 
     x: np.ndarray
     kind: str
     coords: tuple[np.ndarray, ...]
     xlabel: str
     log_x: bool = False
+    ylabel: str = "x1"
 
 
-def plot_grid(box: Box, line_points: int = 201, map_points: int = 61) -> PlotGrid:
-    """A line over [lo, hi] for d = 1, a map_points² grid for d = 2, a slice along x0 through the centre for d > 2."""
+def plot_grid(box: Box, line_points: int = 201, map_points: int = 61, names: Sequence[str] | None = None) -> PlotGrid:
+    """A line over [lo, hi] for d = 1, a map_points² grid for d = 2, a slice along x0 through the centre for d > 2;
+    the axes labelled by the state names (d,) (without them: x for d = 1, x0, x1, … otherwise)."""
     d = box.dim
+    label = list(names) if names is not None else (["x"] if d == 1 else [f"x{i}" for i in range(d)])
     if d == 1:
         x = box.grid(line_points)
-        return PlotGrid(x, "line", (x[:, 0],), "x", log_x=box.scale == "log")
+        return PlotGrid(x, "line", (x[:, 0],), label[0], log_x=box.scale == "log")
     if d == 2:
         x = box.grid(map_points)
         axes = tuple(np.linspace(box.lo[i], box.hi[i], map_points) for i in range(2))
-        return PlotGrid(x, "map", axes, "x0")
+        return PlotGrid(x, "map", axes, label[0], ylabel=label[1])
     t = np.linspace(box.lo[0], box.hi[0], line_points)
     x = np.tile((box.lo + box.hi) / 2, (line_points, 1))
     x[:, 0] = t
-    return PlotGrid(x, "line", (t,), f"x0 (x1..x{d - 1} at the box centre)", log_x=box.scale == "log")
+    rest = f"{label[1]}, {label[2]}" if d == 3 else f"{label[1]}..{label[-1]}"
+    return PlotGrid(x, "line", (t,), f"{label[0]} ({rest} at the box centre)", log_x=box.scale == "log")
+
+
+def problem_grid(problem) -> PlotGrid:
+    """plot_grid of the problem's box, its axes labelled by the problem's state names."""
+    return plot_grid(problem.domain, names=getattr(problem, "state_names", None))
+
+
+def action_labels(problem, m: int) -> list[str]:
+    """The problem's m action names, a0… where it declares none."""
+    names = getattr(problem, "action_names", None)
+    return list(names) if names is not None and len(names) == m else [f"a{j}" for j in range(m)]
 
 
 def _columns(values: np.ndarray) -> np.ndarray:
@@ -60,15 +78,15 @@ def _draw(fig: Figure, ax, grid: PlotGrid, values: np.ndarray, label: str | None
     z = np.asarray(values, dtype=float).reshape(k0, k1).T  # rows: x1, columns: x0 (first axis slowest)
     mesh = ax.pcolormesh(grid.coords[0], grid.coords[1], np.where(np.isfinite(z), z, np.nan), shading="auto")
     fig.colorbar(mesh, ax=ax)
-    ax.set_xlabel("x0")
-    ax.set_ylabel("x1")
+    ax.set_xlabel(grid.xlabel)
+    ax.set_ylabel(grid.ylabel)
     if label:
         ax.set_title(label)
 
 
 def value_figure(solution, grid: PlotGrid | None = None) -> Figure:
-    """V_θ on the problem's box."""
-    grid = grid or plot_grid(solution.problem.domain)
+    """V_θ on the problem's box, its axes labelled by the state names."""
+    grid = grid or problem_grid(solution.problem)
     fig = Figure(figsize=(6, 4.5), layout="constrained")
     ax = fig.add_subplot()
     _draw(fig, ax, grid, solution.value(grid.x))
@@ -77,20 +95,21 @@ def value_figure(solution, grid: PlotGrid | None = None) -> Figure:
 
 
 def policy_figure(solution, grid: PlotGrid | None = None) -> Figure:
-    """Each component α_j of the final policy on the problem's box."""
-    grid = grid or plot_grid(solution.problem.domain)
+    """Each component α_j of the final policy on the problem's box, labelled by its action name."""
+    grid = grid or problem_grid(solution.problem)
     actions = _columns(solution.action(grid.x))
     m = actions.shape[1]
+    labels = action_labels(solution.problem, m)
     fig = Figure(figsize=(5 * m if grid.kind == "map" else 6, 4.5), layout="constrained")
     if grid.kind == "line":
         ax = fig.add_subplot()
         for j in range(m):
-            _draw(fig, ax, grid, actions[:, j], label=f"a{j}")
+            _draw(fig, ax, grid, actions[:, j], label=labels[j])
         ax.legend()
         ax.set_title(f"policy α(x) ({solution.policy.kind}) — {solution.problem.name}")
         return fig
     for j in range(m):
-        _draw(fig, fig.add_subplot(1, m, j + 1), grid, actions[:, j], label=f"a{j}")
+        _draw(fig, fig.add_subplot(1, m, j + 1), grid, actions[:, j], label=labels[j])
     fig.suptitle(f"policy α(x) ({solution.policy.kind}) — {solution.problem.name}")
     return fig
 
@@ -121,25 +140,27 @@ def convergence_figure(history: list[dict], title: str = "policy iteration") -> 
     return fig
 
 
-def comparison_figure(grid: PlotGrid, computed: np.ndarray, reference: np.ndarray, name: str, title: str) -> Figure:
-    """Computed vs reference for each column of (n,) or (n, m) arrays: overlaid curves, or maps with the error."""
+def comparison_figure(grid: PlotGrid, computed: np.ndarray, reference: np.ndarray, name: str, title: str,
+                      components: Sequence[str] | None = None) -> Figure:
+    """Computed vs reference for each column of (n,) or (n, m) arrays: overlaid curves, or maps with the error; column
+    j is labelled components[j] (e.g. the action names) when given, else name + j (name alone for one column)."""
     comp, ref = _columns(computed), _columns(reference)
     m = comp.shape[1]
+    labels = list(components) if components is not None and len(components) == m else \
+        [f"{name}{j}" if m > 1 else name for j in range(m)]
     if grid.kind == "line":
         fig = Figure(figsize=(6 * m, 4.5), layout="constrained")
         for j in range(m):
             ax = fig.add_subplot(1, m, j + 1)
-            suffix = f"{j}" if m > 1 else ""
-            _draw(fig, ax, grid, comp[:, j], label=f"{name}{suffix} solver")
-            _draw(fig, ax, grid, ref[:, j], label=f"{name}{suffix} closed form", style="--")
+            _draw(fig, ax, grid, comp[:, j], label=f"{labels[j]} solver")
+            _draw(fig, ax, grid, ref[:, j], label=f"{labels[j]} closed form", style="--")
             ax.legend()
     else:
         fig = Figure(figsize=(15, 4.2 * m), layout="constrained")
         for j in range(m):
-            suffix = f"{j}" if m > 1 else ""
             panels = ((comp[:, j], "solver"), (ref[:, j], "closed form"), (comp[:, j] - ref[:, j], "solver − closed form"))
             for i, (values, label) in enumerate(panels):
-                _draw(fig, fig.add_subplot(m, 3, 3 * j + i + 1), grid, values, label=f"{name}{suffix} {label}")
+                _draw(fig, fig.add_subplot(m, 3, 3 * j + i + 1), grid, values, label=f"{labels[j]} {label}")
     fig.suptitle(title)
     return fig
 
@@ -153,14 +174,15 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
 
 
 def curves_over_time_figure(x: np.ndarray, times, computed: list[np.ndarray], reference: list[np.ndarray],
-                            name: str, title: str) -> Figure:
-    """One curve per time t (solver solid, closed form dashed, same colour) of (n,) values on 1-D points x (n, 1)."""
+                            name: str, title: str, xlabel: str = "x") -> Figure:
+    """One curve per time t (solver solid, closed form dashed, same colour) of (n,) values on 1-D points x (n, 1),
+    the x axis labelled xlabel (the state's name)."""
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
     for k, t in enumerate(times):
         line, = ax.plot(x[:, 0], computed[k], "-", label=f"t = {t:g} solver")
         ax.plot(x[:, 0], reference[k], "--", color=line.get_color(), label=f"t = {t:g} closed form")
-    ax.set_xlabel("x")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(name)
     ax.legend(fontsize="small", ncol=2)
     ax.set_title(title)

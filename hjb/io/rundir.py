@@ -22,7 +22,7 @@ from hjb.errors import PDEFileError, RunDirError
 from hjb.io.atomic import atomic_directory
 from hjb.io.jsonio import dumps
 from hjb.io.pdefile import load_problem
-from hjb.io.plots import convergence_figure, plot_grid, policy_figure, save_figure, value_figure
+from hjb.io.plots import convergence_figure, policy_figure, problem_grid, save_figure, value_figure
 from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.residual_pde import ResidualPDE
@@ -88,7 +88,7 @@ def _save_infinite_horizon(solution: Solution, temp: Path) -> None:
     actor = solution.policy.state() if solution.policy.kind == "actor" else None
     torch.save({"critic": solution.network.state(), "actor": actor, "policy_kind": solution.policy.kind},
                temp / "weights.pt")
-    grid = plot_grid(solution.problem.domain)
+    grid = problem_grid(solution.problem)
     save_figure(value_figure(solution, grid), temp / "value.png")
     save_figure(policy_figure(solution, grid), temp / "policy.png")
 

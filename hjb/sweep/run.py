@@ -10,7 +10,7 @@ import numpy as np
 from hjb.cluster.client import dask_client, map_in_order
 from hjb.errors import ProblemError
 from hjb.io.atomic import atomic_write_text
-from hjb.io.export import check_points, check_times, default_points, grid_points
+from hjb.io.export import check_points, check_times, component_labels, default_points, grid_points
 from hjb.io.pdefile import check_problem, check_settings, load_factory
 from hjb.progress import bar
 from hjb.sweep.cell import solve_cell
@@ -31,8 +31,9 @@ def _grid(path: Path, make_problem, settings, cell_params: list[dict], points: i
         check_settings(settings, problem, path)
         N = check_points(points) if points is not None else default_points(problem.state_dim)
         all_points, x, t, N_t = grid_points(problem, N, None if times is None else check_times(times))
+        states, actions = component_labels(problem)
         grids.append({"x": x, "t": t, "points": all_points, "points_per_axis": N, "times": N_t,
-                      "actions": problem.action_dim})
+                      "actions": problem.action_dim, "state_names": states, "action_names": actions})
     if not grids:
         raise ProblemError(f"no cell of the sweep gives a problem; the first error: {first_error}")
     first = grids[0]

@@ -115,7 +115,7 @@ def test_export_csv_and_netcdf(run, tmp_path):
     assert main(["export", str(run), "--points", str(N), "--times", str(N_t), "--format", "csv",
                  "--out", str(tmp_path / "g.csv")]) == 0
     lines = (tmp_path / "g.csv").read_text().splitlines()
-    assert lines[0].startswith("# meta: ") and lines[1] == "t,x0,value,policy0,hjb_residual"
+    assert lines[0].startswith("# meta: ") and lines[1] == "t,x0,value,a0,hjb_residual"
     table = np.loadtxt(tmp_path / "g.csv", delimiter=",", skiprows=2)
     assert table.shape == (N_t * N, 5)
     np.testing.assert_array_equal(table[:, 0], np.repeat([0.0, 1.0, 2.0], N))

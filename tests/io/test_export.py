@@ -70,7 +70,7 @@ def test_csv_header_meta_and_rows(tmp_path, merton):
     assert lines[0].startswith("# meta: ")
     meta = json.loads(lines[0][len("# meta: "):])
     assert meta["problem"] == "merton" and meta["points_per_axis"] == N
-    assert lines[1] == "x0,value,policy0,policy1,hjb_residual"
+    assert lines[1] == "wealth,value,pi,consumption_rate,hjb_residual"
     table = np.loadtxt(out, delimiter=",", skiprows=2)
     assert table.shape == (N, 5)
     x = merton.problem.domain.grid(N)
@@ -204,7 +204,7 @@ def test_at_space_time_points_time_last_gives_the_grid_export(tmp_path, diffusio
 def test_at_in_csv_has_the_grid_columns_and_in_netcdf_a_point_dimension(tmp_path, diffusion):
     points = np.array([[0.1, -0.2, 0.0], [1.0, 2.0, 1.5], [-3.0, 0.5, 2.0]])
     lines = export_at(diffusion, points, "csv", tmp_path / "at.csv").read_text().splitlines()
-    assert lines[1] == "t,x0,x1,value,policy0,policy1,hjb_residual" and len(lines) == 2 + 3
+    assert lines[1] == "t,x0,x1,value,a0,a1,hjb_residual" and len(lines) == 2 + 3
     np.testing.assert_array_equal(np.loadtxt(lines[2:], delimiter=",")[:, :3], points[:, [2, 0, 1]])
     with xr.open_dataset(export_at(diffusion, points, "netcdf", tmp_path / "at.nc"), engine="scipy") as ds:
         assert dict(ds.sizes) == {"point": 3, "action": 2}

@@ -22,8 +22,8 @@ def test_tiny_sweep_on_a_local_cluster_matches_the_solves_run_here(tmp_path):
     dataset, summary = run_sweep(path, params, tmp_path / "out", points=7, jobs=2, progress=False)
     saved = xr.load_dataset(tmp_path / "out" / "sweep.nc", engine="scipy")
     assert saved.identical(dataset) and (tmp_path / "out" / "summary.md").read_text().strip() == summary
-    assert dict(dataset.sizes) == {"gamma": 3, "discount": 2, "x0": 7, "action": 2}
-    np.testing.assert_allclose(dataset["x0"], np.linspace(0.2, 12.5, 7))
+    assert dict(dataset.sizes) == {"gamma": 3, "discount": 2, "wealth": 7, "action": 2}
+    np.testing.assert_allclose(dataset["wealth"], np.linspace(0.2, 12.5, 7))
     source = path.read_text()
     for cell in cells(params):
         at = dataset.sel(cell)
