@@ -35,10 +35,11 @@ def test_suites_hold_every_kind_and_quick_is_part_of_full():
         assert pickle.loads(pickle.dumps(case)).describe() == case.describe()
 
 
-def test_unknown_tolerance_is_refused():
-    case = suites.get_suite("full")[-1]
-    with pytest.raises(ProblemError, match=r"unknown tolerances \['value_rel_l2'\]"):
-        dataclasses.replace(case, tolerances={"value_rel_l2": 1.0})
+@pytest.mark.parametrize("name, unknown", [("heat5d", "value_rel_l2"), ("hopf_lax", "rel_l2")])
+def test_unknown_tolerance_is_refused(name, unknown):
+    case = next(c for c in suites.get_suite("full") if c.name == name)
+    with pytest.raises(ProblemError, match=rf"unknown tolerances \['{unknown}'\]"):
+        dataclasses.replace(case, tolerances={unknown: 1.0})
 
 
 def test_density_metrics_against_hand_computation():
