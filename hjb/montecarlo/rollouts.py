@@ -42,7 +42,7 @@ def visited_space_time(problem, policy, paths: int, rng: np.random.Generator, st
     t = torch.zeros(paths, 1, dtype=torch.float64)
     for j in range(steps):
         step = (phase if j == 0 else torch.ones_like(phase)) * dt  # the first step reaches the path's phase
-        x, t = _advance(problem, policy, x, t, step, generator)
+        x, t = closed_loop_step(problem, policy, x, t, step, generator)
         recorded.append(torch.cat([x, t], dim=1))
     points = torch.cat(recorded).numpy()
     return points[np.isfinite(points).all(axis=1)]
@@ -78,7 +78,8 @@ def visited_states(problem, policy, paths: int, rng: np.random.Generator, steps:
 
 
 @torch.no_grad()
-def _advance(problem, policy, x: torch.Tensor, t: torch.Tensor, step: torch.Tensor, generator: torch.Generator):
+def closed_loop_step(problem, policy, x: torch.Tensor, t: torch.Tensor, step: torch.Tensor, generator: torch.Generator
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """One Euler–Maruyama step of per-path length step (n, 1) under the closed loop a = policy([x, t])."""
     with torch.enable_grad():
         a = policy(torch.cat([x, t], dim=1)).detach()

@@ -31,6 +31,7 @@ from hjb.progress import Progress
 from hjb.settings import FiniteHorizonSettings, default_settings
 from hjb.solvers.evaluation import FrozenActions
 from hjb.solvers.iteration import policy_iteration, seed_everything
+from hjb.solvers.periodic_level import occupation_level
 from hjb.solvers.scales import spread, value_size
 from hjb.solvers.solution import Solution
 
@@ -209,8 +210,11 @@ class FiniteHorizonScheme:
             learning_rate=s.learning_rate, iteration=it, fresh_points=fresh,
             on_chunk=lambda stage, steps, losses: progress.message(
                 f"PI {it + 1}/{s.max_iterations} | {stage} step {steps:5d} | pde {float(losses.sum()):.2e}"))
-        if periodic:
+        if periodic:  # V's level: first where R averages 0 over the box, then where the process lives
             self.net.shift_level(level_shift(residual_pde, self.net, self.points, self.problem.discount))
+            evaluated = TimedPolicy(self.problem, self.net) if (it == 0 and self.start == "hjb") else policy
+            self.net.shift_level(occupation_level(self.problem, residual_pde, self.net, evaluated, self.points,
+                                                  np.random.default_rng(s.seed + 7 + it)))
         return {"iteration": it, "pde_loss": float(losses.sum())}
 
     def improve(self, it: int, policy) -> TimedPolicy:
