@@ -78,3 +78,22 @@ def test_faces_reflect_and_exit():
     assert p[2].item() == 1.0
     assert p[0].item() < 1e-100 and p[3].item() < 1e-100
     assert z[1:3, 0].tolist() == pytest.approx([2.0, 2.0])
+
+
+def test_a_path_on_a_face_collects_g_exactly_with_the_control_variate():
+    # The control variate is weighted by the chance to stay for the step: a path on the face stops at once, so its
+    # estimate is g = 0 with no noise (subtracted in full, V's increment added noise of ~|V′|σ√dt).
+    problem = exit_time()
+    k = math.sqrt(2 * 0.5)
+
+    def gradient(c):
+        return (-k * torch.sinh(k * c) / math.cosh(k) / 0.5,
+                (-k * k * torch.cosh(k * c) / math.cosh(k) / 0.5).unsqueeze(-1))
+
+    est = feynman_kac(problem, _zero_policy, np.array([[1.0], [-1.0], [0.0]]), paths=256, horizon=10.0, dt=0.01,
+                      gradient=gradient, seed=6)
+    assert est.mean[:2].tolist() == [0.0, 0.0] and est.stderr[:2].tolist() == [0.0, 0.0]
+    faces = Faces(Box(-1.0, 1.0), "exit")
+    stay = faces.stay(torch.tensor([[1.0], [0.0], [0.9]], dtype=F64), torch.ones(3, 1, dtype=F64), dt=0.01)
+    # 1 − 2Φ(−0.1/0.1) = 0.6827 from 0.9 (the far face adds nothing); 0 on the face; ~1 in the middle.
+    assert stay.tolist() == pytest.approx([0.0, 1.0, 0.682689492137], abs=1e-9)

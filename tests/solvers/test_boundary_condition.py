@@ -125,3 +125,20 @@ def test_reflected_fit_meets_the_neumann_condition():
     assert result.finite and result.boundary_loss < 1e-6
     assert error < 5e-3
     assert boundary_misfit(problem, critic, np.array([[-1.0], [1.0]])) < 1e-3
+
+
+def test_exit_steps_resolve_the_box():
+    from hjb.solvers.anchors import EXIT_RESOLUTION, horizon_and_step
+
+    s = SolverSettings()
+    for sigma, L in ((1.0, 1.0), (0.6, 0.5)):
+        problem = exit_time(sigma=sigma, discount=0.5, half_width=L)
+        probe = problem.domain.sample(64, "sobol", seed=0)
+        horizon, dt = horizon_and_step(problem, _zero_policy, probe, s)
+        assert horizon == pytest.approx(s.anchor_tail / 0.5)
+        # σ√dt = EXIT_RESOLUTION·L, below the floor T/anchor_max_steps that a problem without exits keeps
+        assert sigma * math.sqrt(dt) == pytest.approx(EXIT_RESOLUTION * L, rel=1e-12)
+        assert dt < horizon / s.anchor_max_steps
+    free = _reflected()
+    assert horizon_and_step(free, _zero_policy, free.domain.sample(64, "sobol", seed=0), s)[1] == pytest.approx(
+        s.anchor_tail / 0.5 / s.anchor_steps)
