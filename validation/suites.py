@@ -11,6 +11,7 @@ from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.pdes.black_scholes import black_scholes_call
 from hjb.pdes.data_laws import GaussianMixture
+from hjb.pdes.exit_time import exit_time
 from hjb.pdes.heat import heat_product
 from hjb.pdes.hopf_lax import hopf_lax
 from hjb.pdes.lqr import StochasticLQR, coupled_lqr, seed_lqr
@@ -28,6 +29,7 @@ from hjb.validation.bounded_lqr import bounded_lqr_solution
 from hjb.validation.cases import TEST_POINTS, TEST_SEED, Case, ValidationCase
 from hjb.validation.density_cases import FokkerPlanckCase, StationaryLawCase
 from hjb.validation.diffusion_case import DiffusionCase
+from hjb.validation.exit_time import exit_time_solution
 from hjb.validation.finite_lqr import FiniteHorizonRiccati
 from hjb.validation.heat import heat_product_solution
 from hjb.validation.hjb_lqg_case import HJBLQGCase
@@ -270,6 +272,8 @@ def _full() -> list[Case]:
                           {"density_rel_l2": 2e-2, "mass_error": 1e-2, "negative_density_ratio": 1e-3}),
         # DeepBSDE's HJB-LQ in 100-D at λ = 1 and 10, from X_0 = U·Z (where u(0, ·) is measured).
         HJBLQGCase("hjb_lqg100d", 100, (1.0, 10.0), FINITE_HORIZON_SETTINGS, {"u00_rel_error": 1e-3}),
+        # dX = σ dW stopped at ±L (boundary "exit", V = 0 there): V = (1 − cosh κx/cosh κL)/ρ; the one action is fixed.
+        _case("exit_time", exit_time, exit_time_solution, Box(-1.0, 1.0), 201, value_rel_l2=2e-3),
         DiffusionCase("mixture2d", mixture2d, NOISING, DIFFUSION_SETTINGS, 41, identity_x=(0.5, 0.5),
                       tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                   "identity_abs_z": 3.0}),
