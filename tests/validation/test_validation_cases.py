@@ -29,7 +29,8 @@ def test_suites_hold_every_kind_and_quick_is_part_of_full():
     quick = suites.get_suite("quick")
     assert len(full) == len(suites.get_suite("full"))  # unique names
     assert {case.name for case in quick} <= set(full)
-    assert {case.kind for case in quick} == {"hjb", "fokker_planck", "diffusion"}
+    assert {case.kind for case in quick} == {"hjb", "fokker_planck", "diffusion", "residual"}
+    assert {case.kind for case in full.values()} == {"hjb", "fokker_planck", "diffusion", "residual", "hjb_lqg", "timed"}
     assert [case.name for case in full.values() if case.kind == "diffusion"] == ["mixture1d", "mixture2d"]
     for case in full.values():  # `--jobs` sends cases to spawned worker processes
         assert pickle.loads(pickle.dumps(case)).describe() == case.describe()
@@ -134,7 +135,7 @@ def test_diffusion_case_without_baselines_runs_the_pinn_alone():
     """`quick`'s mixture1d runs without DSM and the samples-PINN (baselines=False): the PINN's metrics are there,
     the baselines' are not, and the report shows n/a for them."""
     tiny = FiniteHorizonSettings(width=8, depth=1, collocation=64, adam_steps_first=30, pde_lbfgs_steps=0, max_iterations=1)
-    case = dataclasses.replace(suites.get_suite("quick")[-1], settings=tiny, train_samples=200, samples=200,
+    case = dataclasses.replace(next(c for c in suites.get_suite("quick") if c.name == "mixture1d"), settings=tiny, train_samples=200, samples=200,
                                energy_sets=1, sampler_steps=20, identity_paths=200, identity_steps=20)
     assert case.name == "mixture1d" and not case.baselines
     result = case.run(progress=False)
