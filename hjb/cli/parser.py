@@ -15,7 +15,8 @@ BUILTIN_PROBLEMS = (
 )
 # What a PDE file may declare (README, "Kinds of PDE file"): the module-level name, the class, what it solves.
 PDE_FILE_KINDS = (
-    ("problem", "hjb.pdes.ControlProblem(...)", "discounted, infinite horizon: ρV = max_a {r + L^a V}"),
+    ("problem", "hjb.pdes.ControlProblem(...)",
+     "discounted, infinite horizon: ρV = max_a {r + L^a V}; at the box none, exit (V = g) or reflect (∂_n V = 0)"),
     ("problem", "hjb.pdes.finite_horizon.FiniteHorizonProblem(...)",
      "finite horizon, discount ρ ≥ 0, Σ may be 0: ρV − ∂_t V = max_a {r + L^a V}, V(·, T) = g"),
     ("problem", "hjb.pdes.periodic.PeriodicProblem(...)",
