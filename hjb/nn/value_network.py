@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,55 +22,16 @@ from hjb.backend import dde
 from hjb.errors import ProblemError
 from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
+from hjb.nn.time_conditions import (
+    FixedTime,
+    FixedTimeOutput,
+    PeriodicTime,
+    input_map,
+    periodic_input_map,
+)
 from hjb.pdes.generator import value_derivatives
 
 Tensor = torch.Tensor
-
-
-@dataclass(frozen=True)
-class FixedTime:
-    """u = h(x) at the fixed time (at="start": t0, an initial condition; at="end": t1, a terminal one); `rate` c,
-    the expected size of |∂_t u|, so that N_θ starts O(1); an optional base b(x, t) (n, 1) with b = h there."""
-
-    fixed: Callable[[Tensor], Tensor]
-    at: str
-    rate: float = 1.0
-    base: Callable[[Tensor, Tensor], Tensor] | None = None
-
-    def __post_init__(self):
-        if self.at not in ("start", "end"):
-            raise ProblemError(f"at must be 'start' or 'end'; got {self.at!r}")
-        if not self.rate > 0:
-            raise ProblemError(f"rate must be > 0; got {self.rate!r}")
-        object.__setattr__(self, "rate", float(self.rate))
-
-
-@dataclass(frozen=True)
-class PeriodicTime:
-    """u = offset + scale·N_θ(z(x), cos 2πt/period, sin 2πt/period): periodic in t, the offset and scale as on a Box
-    (trained offset; rescale), starting from offset 0 and scale = rate/discount, `rate` c the expected size of ρ|u|."""
-
-    period: float
-    rate: float
-    discount: float
-
-    def __post_init__(self):
-        for label in ("period", "rate", "discount"):
-            if not getattr(self, label) > 0:
-                raise ProblemError(f"{label} must be > 0; got {getattr(self, label)!r}")
-            object.__setattr__(self, label, float(getattr(self, label)))
-
-
-def _periodic_input_map(lo: np.ndarray, hi: np.ndarray, period: float) -> Callable[[Tensor], Tensor]:
-    """(x, t) (n, d + 1) ↦ (z(x), cos ωt, sin ωt) (n, d + 2), z = 2(x − lo)/(hi − lo) − 1, ω = 2π/period."""
-    space = _input_map(lo, hi, log=False)
-    omega = 2.0 * np.pi / period
-
-    def features(xt: Tensor) -> Tensor:
-        t = xt[:, -1:]
-        return torch.cat([space(xt[:, :-1]), torch.cos(omega * t), torch.sin(omega * t)], dim=1)
-
-    return features
 
 
 class _AffineOutput:
@@ -92,30 +52,6 @@ class _AffineOutput:
 def _power_law(x: Tensor, power: Tensor, centre: Tensor) -> Tensor:
     """m(x) = exp(Σ_j b_j (log x_j − log c_j)) (n, 1) at x (n, d) > 0, in x's dtype."""
     return torch.exp((torch.log(x) - torch.log(centre).to(x.dtype)) @ power.to(x.dtype).reshape(-1, 1))
-
-
-class _FixedTimeOutput:
-    """(xt, y) ↦ h(x) + (c·τ)·y, or b(x, t) + (c·τ)·y, on a cylinder [t0, t1] in d space dimensions."""
-
-    def __init__(self, condition: FixedTime, d: int, t0: float, t1: float):
-        self.condition, self.d, self.t0, self.t1 = condition, d, t0, t1
-
-    def __call__(self, xt: Tensor, y: Tensor) -> Tensor:
-        c, d = self.condition, self.d
-        x, t = xt[:, :d], xt[:, d:]
-        tau = t - self.t0 if c.at == "start" else self.t1 - t
-        return (c.fixed(x) if c.base is None else c.base(x, t)) + (c.rate * tau) * y
-
-
-def _input_map(lo: np.ndarray, hi: np.ndarray, log: bool) -> Callable[[Tensor], Tensor]:
-    """z = 2(u − lo)/(hi − lo) − 1, u = log x on log boxes, in the input's dtype."""
-    lo_t, hi_t = torch.as_tensor(lo, dtype=torch.float64), torch.as_tensor(hi, dtype=torch.float64)
-
-    def features(x: Tensor) -> Tensor:
-        u = torch.log(x) if log else x
-        return 2.0 * (u - lo_t.to(u.dtype)) / (hi_t - lo_t).to(u.dtype) - 1.0
-
-    return features
 
 
 class ValueNetwork:
@@ -139,12 +75,12 @@ class ValueNetwork:
                 self.net = dde.nn.FNN([d + 2] + [width] * depth + [1], activation, "Glorot normal")
                 self._affine_output(d)
                 self.net.v_scale.fill_(condition.rate / condition.discount)
-                self.net.apply_feature_transform(_periodic_input_map(domain.box.lo, domain.box.hi, condition.period))
+                self.net.apply_feature_transform(periodic_input_map(domain.box.lo, domain.box.hi, condition.period))
                 return
             self.net = dde.nn.FNN([d + 1] + [width] * depth + [1], activation, "Glorot normal")
             lo, hi = np.append(domain.box.lo, domain.t0), np.append(domain.box.hi, domain.t1)
-            self.net.apply_feature_transform(_input_map(lo, hi, log=False))
-            self.net.apply_output_transform(_FixedTimeOutput(condition, d, domain.t0, domain.t1))
+            self.net.apply_feature_transform(input_map(lo, hi, log=False))
+            self.net.apply_output_transform(FixedTimeOutput(condition, d, domain.t0, domain.t1))
             return
         if condition is not None:
             raise ProblemError(f"a {type(condition).__name__} condition needs a SpaceTime domain; got a Box")
@@ -153,7 +89,7 @@ class ValueNetwork:
         self._affine_output(domain.dim)
         log = domain.scale == "log"
         lo, hi = (np.log(domain.lo), np.log(domain.hi)) if log else (domain.lo, domain.hi)
-        self.net.apply_feature_transform(_input_map(lo, hi, log))
+        self.net.apply_feature_transform(input_map(lo, hi, log))
 
     def _affine_output(self, d: int) -> None:
         """V = offset + scale·m(x)·N on d space dimensions: offset 0, scale 1, no profile until set."""
@@ -177,7 +113,7 @@ class ValueNetwork:
             (self.box.lo, self.box.hi)
         log = self.box.scale == "log"
         self.net = dde.nn.FNN([len(lo)] + [width] * depth + [1], activation, "Glorot normal")
-        self.net.apply_feature_transform(_input_map(np.log(lo) if log else lo, np.log(hi) if log else hi, log))
+        self.net.apply_feature_transform(input_map(np.log(lo) if log else lo, np.log(hi) if log else hi, log))
         self.net.apply_output_transform(output)
 
     @property
