@@ -18,17 +18,28 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
-def non_negative(value, name: str) -> float:
-    """`value` as a float if it is a finite number ≥ 0, else ProblemError naming `name`."""
+def finite_number(value, requirement: str, accept) -> float:
+    """`value` as a float if it is a finite number (not a bool) with accept(value) true, else ProblemError
+    "{requirement}; got {value!r}"."""
     import math
 
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ProblemError(f"{name} must be a number ≥ 0; got {value!r}") from None
-    if isinstance(value, bool) or not (math.isfinite(number) and number >= 0):
-        raise ProblemError(f"{name} must be a number ≥ 0; got {value!r}")
+        raise ProblemError(f"{requirement}; got {value!r}") from None
+    if isinstance(value, bool) or not (math.isfinite(number) and accept(number)):
+        raise ProblemError(f"{requirement}; got {value!r}")
     return number
+
+
+def non_negative(value, name: str) -> float:
+    """`value` as a float if it is a finite number ≥ 0, else ProblemError naming `name`."""
+    return finite_number(value, f"{name} must be a number ≥ 0", lambda number: number >= 0)
+
+
+def positive(value, requirement: str) -> float:
+    """`value` as a float if it is a finite number > 0, else ProblemError "{requirement}; got {value!r}"."""
+    return finite_number(value, requirement, lambda number: number > 0)
 
 
 class ShapeError(ProblemError):

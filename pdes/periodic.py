@@ -7,13 +7,12 @@ construction (hjb.nn.value_network.PeriodicTime).
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
-from hjb.errors import ProblemError
+from hjb.errors import positive
 from hjb.geometry.box import Box
 from hjb.pdes.finite_horizon import FiniteHorizonProblem, TimedFn
 
@@ -25,15 +24,7 @@ def _no_terminal(x: Tensor) -> Tensor:
     return 0.0 * x.sum(-1, keepdim=True)
 
 
-def positive_period(period) -> float:
-    """τ as a float if it is a finite number > 0, else ProblemError."""
-    try:
-        tau = float(period)
-    except (TypeError, ValueError):
-        raise ProblemError(f"the period τ must be a positive number; got {period!r}") from None
-    if isinstance(period, bool) or not (math.isfinite(tau) and tau > 0):
-        raise ProblemError(f"the period τ must be a positive number; got {period!r}")
-    return tau
+PERIOD_REQUIREMENT = "the period τ must be a positive number"
 
 
 class PeriodicProblem(FiniteHorizonProblem):
@@ -60,13 +51,8 @@ class PeriodicProblem(FiniteHorizonProblem):
         state_names: Sequence[str] | None = None,
         action_names: Sequence[str] | None = None,
     ):
-        tau = positive_period(period)
-        try:
-            rho = float(discount)
-        except (TypeError, ValueError):
-            raise ProblemError(f"a periodic problem needs a discount ρ > 0; got {discount!r}") from None
-        if not (math.isfinite(rho) and rho > 0):
-            raise ProblemError(f"a periodic problem needs a discount ρ > 0; got {discount!r}")
+        tau = positive(period, PERIOD_REQUIREMENT)
+        rho = positive(discount, "a periodic problem needs a discount ρ > 0")
         super().__init__(name=name, drift=drift, diffusion=diffusion, reward=reward, terminal=_no_terminal,
                          horizon=tau, domain=domain, action_dim=action_dim, greedy_action=greedy_action,
                          greedy_uses_hessian=greedy_uses_hessian, initial_policy=initial_policy,

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hjb.errors import ProblemError
+from hjb.errors import ProblemError, positive
 from hjb.geometry.box import Box
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.lqr import right_product, tensor
 from hjb.pdes.matrices import matrix, square, symmetric
-from hjb.pdes.periodic import PeriodicProblem, positive_period
+from hjb.pdes.periodic import PERIOD_REQUIREMENT, PeriodicProblem
 
 Tensor = torch.Tensor
 
@@ -61,7 +61,7 @@ def periodic_lqr(A, B, Q, R, D, discount: float, period: float = 1.0, amplitude:
                  domain: Box | None = None, name: str = "periodic_lqr") -> PeriodicProblem:
     """Maximise E ∫_t^∞ e^{−ρ(s−t)} r ds with r = −½(w(s)·xᵀQx + aᵀRa), w(s) = 1 + ε sin(2πs/τ), ε = amplitude with
     |ε| < 1 (so that w > 0). Domain defaults to [−2, 2]^d."""
-    tau = positive_period(period)
+    tau = positive(period, PERIOD_REQUIREMENT)
     if not (np.isfinite(amplitude) and abs(amplitude) < 1):
         raise ProblemError(f"the amplitude ε of w(t) = 1 + ε sin(2πt/τ) must satisfy |ε| < 1; got {amplitude!r}")
     c = _coefficients(A, B, Q, R, D, domain)
