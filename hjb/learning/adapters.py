@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -182,7 +183,8 @@ class GymnasiumEnvironment(Environment):
 def _gym_dt(env, dt: float | None) -> float:
     """The environment's own time step (unwrapped .dt, else .tau), which an explicit dt must match; else dt."""
     inner = env.unwrapped
-    own = next((getattr(inner, key) for key in ("dt", "tau") if isinstance(getattr(inner, key, None), (int, float))),
+    own = next((getattr(inner, key) for key in ("dt", "tau")
+                if isinstance(getattr(inner, key, None), numbers.Real) and not isinstance(getattr(inner, key), bool)),
                None)
     if own is None:
         if dt is None:
