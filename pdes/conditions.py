@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from hjb.errors import ProblemError, ShapeError, UnknownNameError
 from hjb.geometry.box import Box
@@ -70,10 +71,12 @@ class Periodic:
 
 @dataclass(frozen=True)
 class PointData:
-    """u(points) = values: points (n, D), values (n,)."""
+    """u(points) = values: points (n, D), values (n,), each misfit weighted by weights (n,) ≥ 0 if given (e.g. inverse
+    variances of Monte Carlo targets)."""
 
     points: Any
     values: Any
+    weights: Any = None
 
 
 CONDITIONS = (Dirichlet, Neumann, Initial, Terminal, Periodic, PointData)
@@ -116,6 +119,11 @@ def validate(conditions, domain: Domain) -> tuple:
                                  f"{values.shape}")
             if not (np.all(np.isfinite(points)) and np.all(np.isfinite(values))):
                 raise ProblemError("PointData points and values must be finite")
+            if c.weights is not None:
+                weights = np.asarray(c.weights, dtype=float)
+                if weights.reshape(-1).shape != (len(points),) or not np.all(np.isfinite(weights) & (weights >= 0)):
+                    raise ProblemError(f"PointData weights must be {len(points)} finite numbers ≥ 0; got shape "
+                                       f"{weights.shape}")
     return conditions
 
 
@@ -177,8 +185,7 @@ def to_deepxde(condition, domain: Domain, geometry, periodic: set[int]) -> list:
 
     box = _box(domain)
     if isinstance(condition, PointData):
-        values = np.asarray(condition.values, dtype=float).reshape(-1, 1)
-        return [dde.icbc.PointSetBC(np.asarray(condition.points, dtype=float), values)]
+        return [_point_set_bc(condition)]
     if isinstance(condition, Initial):
         return [dde.icbc.IC(geometry, value_column(condition.value), lambda x, on_initial: on_initial)]
     if isinstance(condition, Terminal):
@@ -190,3 +197,24 @@ def to_deepxde(condition, domain: Domain, geometry, periodic: set[int]) -> list:
     on = _on_faces(_faces(domain, condition.on, periodic), box)
     kind = dde.icbc.DirichletBC if isinstance(condition, Dirichlet) else dde.icbc.NeumannBC
     return [kind(geometry, value_column(condition.value), on)]
+
+
+def _point_set_bc(condition: PointData):
+    """DeepXDE's PointSetBC, with a weight per point if the condition has weights: the misfit √w_i·(u(x_i) − v_i),
+    so its mean square is mean(w_i (u(x_i) − v_i)²)."""
+
+    from hjb.backend import dde
+
+    values = np.asarray(condition.values, dtype=float).reshape(-1, 1)
+    bc = dde.icbc.PointSetBC(np.asarray(condition.points, dtype=float), values, component=0)
+    if condition.weights is None:
+        return bc
+    root_weights = torch.as_tensor(np.sqrt(np.asarray(condition.weights, dtype=float)).reshape(-1, 1))
+    plain = bc.error
+
+    def error(X, inputs, outputs, beg, end, aux_var=None):
+        misfit = plain(X, inputs, outputs, beg, end, aux_var)
+        return root_weights.to(misfit.dtype) * misfit
+
+    bc.error = error
+    return bc

@@ -26,7 +26,12 @@ class ResidualPDE:
     hjb.pdes.conditions; output_transform(x, y) -> u (n, 1), optional, maps the network's output y (n, 1) to u
     (e.g. u = g(x) + t·y builds an initial condition in exactly); solution(x) -> (n,), optional, a known exact u
     that only validation and export read (never the solver); state_names (d), default x0…, label plots and exports
-    (hjb.pdes.names; a SpaceTime's time column is always t)."""
+    (hjb.pdes.names; a SpaceTime's time column is always t); paired: the residual returns (n, 2), two independent
+    estimates per point (an estimated curvature), trained on their product's mean (hjb.pdes.generator).
+
+    hjb's own residuals are instances too: the HJB policy-evaluation residual (hjb.solvers.evaluation), the
+    finite-horizon, periodic and diffusion-model log-density ones (hjb.solvers.finite_horizon), the Fokker–Planck ones
+    (hjb.solvers.density); hjb.nn.pinn_fit.train_pinn trains any of them."""
 
     def __init__(
         self,
@@ -39,6 +44,7 @@ class ResidualPDE:
         solution: Callable[[np.ndarray], Any] | None = None,
         parameters: Mapping[str, Any] | None = None,
         state_names: Sequence[str] | None = None,
+        paired: bool = False,
     ):
         if not isinstance(name, str) or not name:
             raise ProblemError(f"PDE name must be a non-empty string; got {name!r}")
@@ -55,6 +61,7 @@ class ResidualPDE:
         self.output_transform, self.solution = output_transform, solution
         self.parameters = dict(parameters or {})
         self.state_names = component_names(state_names, domain.dim, "x", "state_names")
+        self.paired = bool(paired)
 
     @property
     def time(self) -> bool:
@@ -72,15 +79,21 @@ class ResidualPDE:
         return self.domain.dim + (1 if self.time else 0)
 
     def residual_at(self, x: Tensor, u: Tensor, derivatives: Derivatives | None = None) -> Tensor:
-        """R (n, 1) at x (n, D) (requires grad) for u (n, 1) computed from x; ShapeError unless R is (n, 1) or (n,)."""
+        """R (n, 1) (paired: (n, 2)) at x (n, D) (requires grad) for u (n, 1) computed from x; ShapeError for any other
+        shape ((n,) is read as (n, 1))."""
         r = self.residual(x, u, derivatives or Derivatives(x, u, self.time))
+        columns = 2 if self.paired else 1
         if not isinstance(r, Tensor):
             raise ShapeError(f"residual of PDE {self.name!r} returned a {type(r).__name__}; expected a torch tensor "
-                             f"(n, 1)")
-        if r.shape not in ((len(x), 1), (len(x),)):
+                             f"({len(x)}, {columns})")
+        if r.shape != (len(x), columns) and (self.paired or r.shape != (len(x),)):
             raise ShapeError(f"residual of PDE {self.name!r} returned shape {tuple(r.shape)}; expected "
-                             f"({len(x)}, 1)")
-        return r.reshape(-1, 1)
+                             f"({len(x)}, {columns})")
+        return r.reshape(len(x), columns)
+
+    def __call__(self, x: Tensor, u: Tensor) -> Tensor:
+        """residual_at(x, u): the (x, u) ↦ R form DeepXDE calls."""
+        return self.residual_at(x, u)
 
     def check_shapes(self) -> ResidualPDE:
         """Call the residual (and output transform) on a smooth test u at a few points: wrong shapes raise ShapeError

@@ -21,6 +21,6 @@ def plain_deepxde(problem: ControlProblem, settings: SolverSettings, seed: int, 
     critic = ValueNetwork(problem.domain, settings.width, settings.depth)
     critic.set_output_scale(0.0, 1.0)
     points = np.asarray(problem.domain.sample(settings.collocation, "sobol", seed), dtype=np.float64)
-    train_pinn(critic, problem.domain.to_deepxde(), hjb_pde(problem), points, adam_steps=adam_steps,
+    train_pinn(hjb_pde(problem), critic, points, adam_steps=adam_steps,
                lbfgs_steps=lbfgs_steps, learning_rate=settings.learning_rate, iteration=0, chunk=max(adam_steps, 1))
     return critic

@@ -10,7 +10,9 @@ import torch
 from hjb.backend import dde, quiet
 from hjb.errors import TrainingDivergedError
 from hjb.nn.value_network import ValueNetwork
+from hjb.pdes import conditions as cond
 from hjb.pdes.generator import paired_mean_square
+from hjb.pdes.residual_pde import ResidualPDE
 
 LBFGS_CHUNK = 50  # L-BFGS iterations between two looks at the loss (torch keeps its history across them)
 PLATEAU = 0.02, 8  # L-BFGS has stalled when PLATEAU[1] chunks lowered the total loss by less than PLATEAU[0]
@@ -56,21 +58,28 @@ def set_lbfgs_budget(iterations: int, chunk: int = 1000) -> None:
     options["fun_per_step"] = options["maxfun"] * options["iter_per_step"] // iterations
 
 
-def pde_model(geometry, pde: Callable, net, points: np.ndarray, conditions: tuple = ()):
-    """dde.Model of net.net on dde.data.PDE: the residual pde(x, u) at the collocation points (n, d) (DeepXDE samples
-    no domain or boundary points of its own) and the DeepXDE conditions (e.g. a PointSetBC of anchors)."""
-    data = dde.data.PDE(geometry, pde, list(conditions), num_domain=0, num_boundary=0,
+def pde_model(pde: ResidualPDE, net, points: np.ndarray):
+    """dde.Model of net.net on dde.data.PDE for a residual PDE: its residual R(x, u) at the collocation points (n, D)
+    (DeepXDE samples no domain or boundary points of its own; those of a boundary condition are among them) and its
+    conditions as DeepXDE condition terms, in their order (hjb.pdes.conditions.to_deepxde)."""
+    geometry = pde.domain.to_deepxde()
+    terms = [t for c in pde.conditions for t in cond.to_deepxde(c, pde.domain, geometry, pde.periodic)]
+
+    def residual(x, u):  # DeepXDE reads a third argument as auxiliary variables
+        return pde.residual_at(x, u)
+
+    data = dde.data.PDE(geometry, residual, terms, num_domain=0, num_boundary=0,
                         anchors=np.asarray(points, dtype=np.float64), num_test=None)
     return dde.Model(data, net.net)
 
 
-def train_pinn(net, geometry, pde: Callable, points: np.ndarray, conditions: tuple = (), **options
-               ) -> tuple[np.ndarray, int]:
-    """fit(pde_model(geometry, pde, net, points, conditions), net, **options): build and train in one call; a pde
-    with pde.paired (two independent residual estimates per point, (n, 2)) is trained on paired_mean_square."""
-    if getattr(pde, "paired", False):
+def train_pinn(pde: ResidualPDE, net, points: np.ndarray, **options) -> tuple[np.ndarray, int]:
+    """fit(pde_model(pde, net, points), net, **options): the one way hjb trains a PINN, for every residual (a user's
+    ResidualPDE and hjb's own HJB, Fokker–Planck and log-density ones); a paired pde (two independent residual
+    estimates per point, (n, 2)) is trained on paired_mean_square."""
+    if pde.paired:
         options["paired"] = True
-    return fit(pde_model(geometry, pde, net, points, conditions), net, **options)
+    return fit(pde_model(pde, net, points), net, **options)
 
 
 class _FreshPoints:

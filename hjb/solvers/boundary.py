@@ -40,17 +40,15 @@ def normal_scale(problem: ControlProblem) -> float:
     return float(np.min(problem.domain.hi - problem.domain.lo)) / 2.0
 
 
-def boundary_terms(problem: ControlProblem, critic: ValueNetwork) -> tuple[tuple, list[float]]:
-    """(DeepXDE condition terms, their loss weights): V − g measured on V's scale (weight 1/scale²), or ∂V/∂n·h on
-    it ((h/scale)², normal_scale), so that the boundary misfit counts as much as the PDE residual relative to ρ·scale;
-    ((), []) without a boundary condition."""
+def boundary_conditions(problem: ControlProblem, critic: ValueNetwork) -> tuple[tuple, list[float]]:
+    """(the evaluation fit's boundary conditions, their loss weights): V − g measured on V's scale (weight 1/scale²),
+    or ∂V/∂n·h on it ((h/scale)², normal_scale), so that the boundary misfit counts as much as the PDE residual
+    relative to ρ·scale; ((), []) without a boundary condition."""
     condition = boundary_condition(problem)
     if condition is None:
         return (), []
-    box = problem.domain
-    terms = tuple(cond.to_deepxde(condition, box, box.to_deepxde(), set()))
     unit = normal_scale(problem) if isinstance(condition, cond.Neumann) else 1.0
-    return terms, [(unit / critic.scale) ** 2] * len(terms)
+    return (condition,), [(unit / critic.scale) ** 2]
 
 
 def boundary_misfit(problem: ControlProblem, critic: ValueNetwork, points: np.ndarray) -> float:

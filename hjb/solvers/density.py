@@ -1,6 +1,6 @@
 """Fokker–Planck by PINN: the law p(x, t) of a closed-loop diffusion from an initial law p_0 on box × [0, T].
 
-The network carries q = log p with q(·, 0) = log p_0 hard-wired (ValueNetwork), so p = e^q > 0; it is
+The residual is a ResidualPDE trained by hjb.nn.pinn_fit. The network carries q = log p with q(·, 0) = log p_0 hard-wired (ValueNetwork), so p = e^q > 0; it is
 trained on the log-density form of the equation, (∂_t p − L*p)/p = 0, which weighs the tails like the
 bulk. The truncated box gets no boundary condition: none is exact there (a zero-flux condition, J·n = 0,
 is wrong in this form, since J/p is O(1) in the far tails of a law out of equilibrium, and measured 10×
@@ -22,6 +22,7 @@ from hjb.pdes.fokker_planck import (
     fokker_planck_residual,
     stationary_fokker_planck_residual,
 )
+from hjb.pdes.residual_pde import ResidualPDE
 from hjb.progress import Progress
 from hjb.settings import FOKKER_PLANCK_SETTINGS, FokkerPlanckSettings
 from hjb.solvers.iteration import seed_everything
@@ -49,16 +50,17 @@ class DensitySolution:
         return self.domain.box.integrate(lambda x: self.density(self.domain.at_time(x, t)), per_axis)
 
 
-def _fit_residual(domain, pde, net, points: np.ndarray, s: FokkerPlanckSettings, progress: Progress) -> list[dict]:
-    """One DeepXDE fit of net to the residual `pde` on the collocation points (no boundary data); the loss history."""
+def _fit_residual(pde: ResidualPDE, net, points: np.ndarray, s: FokkerPlanckSettings, progress: Progress
+                  ) -> list[dict]:
+    """One fit of net to the residual PDE on the collocation points (no boundary data); the loss history."""
     history: list[dict] = []
 
     def on_chunk(stage: str, steps: int, losses: np.ndarray) -> None:
         history.append({"stage": stage, "steps": steps, "pde_loss": float(losses.sum())})
         progress.message(f"{stage} step {steps:5d} | pde {float(losses.sum()):.2e}")
 
-    train_pinn(net, domain.to_deepxde(), pde, points, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps,
-        learning_rate=s.learning_rate, iteration=0, on_chunk=on_chunk)
+    train_pinn(pde, net, points, adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps,
+               learning_rate=s.learning_rate, iteration=0, on_chunk=on_chunk)
     return history
 
 
@@ -88,10 +90,11 @@ def solve_fokker_planck(
     rate = initial_rate(coefficients, initial_log_density, points[:, :d])
     net = ValueNetwork(domain, s.width, s.depth, FixedTime(initial_log_density, at="start", rate=rate))
 
-    def pde(xt, q):
+    def residual(xt, q, _derivatives):
         return fokker_planck_residual(torch.exp(q), xt, coefficients, relative=True)
 
-    return DensitySolution(net, domain, _fit_residual(domain, pde, net, points, s, progress), s)
+    pde = ResidualPDE(name="fokker-planck", residual=residual, domain=domain)
+    return DensitySolution(net, domain, _fit_residual(pde, net, points, s, progress), s)
 
 
 
@@ -138,8 +141,9 @@ def solve_stationary_fokker_planck(
     critic = ValueNetwork(box, s.width, s.depth)
     critic.set_output_scale(0.0, 5.0)
 
-    def pde(x, q):
+    def residual(x, q, _derivatives):
         return stationary_fokker_planck_residual(torch.exp(q), x, coefficients, relative=True)
 
+    pde = ResidualPDE(name="stationary-fokker-planck", residual=residual, domain=box)
     points = box.sample(s.collocation, s.sampling, seed=s.seed)
-    return StationaryDensitySolution(critic, box, _fit_residual(box, pde, critic, points, s, progress), s, per_axis)
+    return StationaryDensitySolution(critic, box, _fit_residual(pde, critic, points, s, progress), s, per_axis)

@@ -1,5 +1,5 @@
-"""Policy evaluation: fit V_θ to ρV = r(x, α(x)) + L^{α(x)}V on collocation points with DeepXDE,
-pinned by Feynman–Kac anchor values as a PointSetBC."""
+"""Policy evaluation: fit V_θ to ρV = r(x, α(x)) + L^{α(x)}V on collocation points, a ResidualPDE trained by
+hjb.nn.pinn_fit, pinned by Feynman–Kac anchor values as weighted PointData."""
 from __future__ import annotations
 
 import math
@@ -8,14 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hjb.backend import dde
 from hjb.errors import TrainingDivergedError
 from hjb.nn.pinn_fit import train_pinn
 from hjb.nn.value_network import ValueNetwork
+from hjb.pdes.conditions import PointData
 from hjb.pdes.generator import estimates_curvature, needs_hessian, value_derivatives
 from hjb.pdes.problem import ControlProblem
+from hjb.pdes.residual_pde import ResidualPDE
 from hjb.pdes.residuals import evaluation_residual, hjb_residual, residual_at
-from hjb.solvers.boundary import boundary_condition, boundary_points, boundary_terms
+from hjb.solvers.boundary import boundary_condition, boundary_conditions, boundary_points
 
 Tensor = torch.Tensor
 EDGE_SEED = 7  # the boundary points of every fit (the measures use fresh ones)
@@ -47,54 +48,39 @@ class FrozenActions:
         return self._a
 
 
-def weighted_point_set_bc(points: np.ndarray, values: np.ndarray, weights: np.ndarray):
-    """DeepXDE's PointSetBC with a weight per point: the misfit √w_i·(V(x_i) − v_i), so its mean square is
-    mean(w_i (V(x_i) − v_i)²) (w (n,), e.g. inverse variances of Monte Carlo targets). Built on call, so that
-    importing hjb does not import DeepXDE."""
-    bc = dde.icbc.PointSetBC(points, np.asarray(values, dtype=float).reshape(-1, 1), component=0)
-    root_weights = torch.as_tensor(np.sqrt(np.asarray(weights, dtype=float)).reshape(-1, 1))
-    plain = bc.error
-
-    def error(X, inputs, outputs, beg, end, aux_var=None):
-        misfit = plain(X, inputs, outputs, beg, end, aux_var)
-        return root_weights.to(misfit.dtype) * misfit
-
-    bc.error = error
-    return bc
-
-
-def evaluation_pde(problem: ControlProblem, policy, critic: ValueNetwork):
-    """DeepXDE residual (x, V) ↦ (ρV − r − L^α V) / (ρ·size) for the fixed policy α, size = the critic's scale, or
-    with a profile its local size scale·m(x); (n, 2) paired estimates where the curvature is estimated
-    (hjb.pdes.generator.estimates_curvature; pde.paired says which)."""
+def evaluation_pde(problem: ControlProblem, policy, critic: ValueNetwork, conditions: tuple = ()) -> ResidualPDE:
+    """The residual PDE (x, V) ↦ (ρV − r − L^α V) / (ρ·size) on the critic's box for the fixed policy α, size = the
+    critic's scale, or with a profile its local size scale·m(x), with the given conditions (anchors, the boundary's);
+    paired (n, 2) estimates where the curvature is estimated (hjb.pdes.generator.estimates_curvature)."""
     actions = FrozenActions(policy)
     norms = FrozenActions(lambda x: problem.discount * critic.magnitude(x)[:, None].to(x.dtype))
     d = problem.state_dim
     paired = estimates_curvature(d, problem.check_shapes())
 
-    def pde(x, V):
+    def residual(x, V, _derivatives):
         # Above FULL_HESSIAN_MAX_DIM the curvature is taken along Σ's k columns, not from the d-row Hessian, or with
         # many columns estimated twice per point (paired residuals (n, 2), trained on mean(R₁R₂)).
         dV, d2V = value_derivatives(V, x, hessian=needs_hessian(d))
         return evaluation_residual(problem, x, V, dV, d2V, actions(x), "paired" if paired else "exact") / norms(x)
 
-    pde.paired = paired
-    return pde
+    return ResidualPDE(name=f"{problem.name} policy evaluation", residual=residual, domain=critic.box,
+                       conditions=conditions, paired=paired)
 
 
-def hjb_pde(problem: ControlProblem, scale: float = 1.0):
-    """DeepXDE residual (x, V) ↦ (ρV − max_a {r + L^a V}) / (ρ·scale), the max at the closed-form greedy action.
+def hjb_pde(problem: ControlProblem, scale: float = 1.0) -> ResidualPDE:
+    """The residual PDE (x, V) ↦ (ρV − max_a {r + L^a V}) / (ρ·scale) on the problem's box, the max at the closed-form
+    greedy action.
 
     Nonlinear and without boundary data it admits spurious solutions (MATH.md §1); hjb solves by policy
     iteration instead and keeps this residual for diagnostics and baselines.
     """
     norm = problem.discount * scale
 
-    def pde(x, V):
+    def residual(x, V, _derivatives):
         dV, d2V = value_derivatives(V, x, hessian=needs_hessian(x.shape[1], problem.greedy_uses_hessian))
         return hjb_residual(problem, x, V, dV, d2V) / norm
 
-    return pde
+    return ResidualPDE(name=f"{problem.name} HJB", residual=residual, domain=problem.domain)
 
 
 def evaluate_policy(
@@ -124,8 +110,8 @@ def evaluate_policy(
     """
     scale = critic.scale
     # The anchor misfit is measured in V's units; the weight anchor_weight/scale² makes it relative.
-    bc = weighted_point_set_bc(anchor_x, anchor_v, np.ones(len(anchor_x)) if anchor_weights is None else anchor_weights)
-    edge_terms, edge_weights = boundary_terms(problem, critic)
+    anchors = PointData(anchor_x, anchor_v, np.ones(len(anchor_x)) if anchor_weights is None else anchor_weights)
+    edge_conditions, edge_weights = boundary_conditions(problem, critic)
     edge = boundary_points(problem, len(collocation), seed=EDGE_SEED)
     weights = [1.0, anchor_weight / scale**2, *edge_weights]
     anchor_weight = anchor_weight or 1.0  # for reporting the anchor misfit when it is not trained
@@ -144,8 +130,8 @@ def evaluate_policy(
             return np.concatenate([draw(step), edge])
 
     try:
-        _, steps = train_pinn(critic, critic.box.to_deepxde(), evaluation_pde(problem, policy, critic),
-                              np.concatenate([collocation, edge]), (bc, *edge_terms), adam_steps=adam_steps,
+        _, steps = train_pinn(evaluation_pde(problem, policy, critic, (anchors, *edge_conditions)), critic,
+                              np.concatenate([collocation, edge]), adam_steps=adam_steps,
                               lbfgs_steps=lbfgs_steps, learning_rate=learning_rate, iteration=0, loss_weights=weights,
                               on_chunk=reported, chunk=chunk, loss_target=None if fit_tol is None else fit_tol**2,
                               fresh_points=fresh_points)

@@ -27,6 +27,7 @@ from hjb.pdes.finite_horizon import (
 )
 from hjb.pdes.generator import estimates_curvature, needs_hessian, space_time_derivatives
 from hjb.pdes.periodic import PeriodicProblem
+from hjb.pdes.residual_pde import ResidualPDE
 from hjb.progress import Progress
 from hjb.settings import FiniteHorizonSettings, default_settings
 from hjb.solvers.evaluation import FrozenActions
@@ -60,23 +61,24 @@ class TimedPolicy:
             return self.problem.greedy_action(x, t, dV.detach(), None if d2V is None else d2V.detach())
 
 
-def evaluation_pde(problem: FiniteHorizonProblem, policy):
-    """DeepXDE residual (xt, V) ↦ ∂_t V − ρV + r(x, α(x, t), t) + L^α V for the fixed policy α, or the HJB
-    residual ∂_t V − ρV + max_a {r + L^a V} (greedy action of the live network) when policy is None."""
+def evaluation_pde(problem: FiniteHorizonProblem, policy) -> ResidualPDE:
+    """The residual PDE (xt, V) ↦ ∂_t V − ρV + r(x, α(x, t), t) + L^α V on the problem's space-time domain for the
+    fixed policy α, or the HJB residual ∂_t V − ρV + max_a {r + L^a V} (greedy action of the live network) when policy
+    is None; the terminal (or periodic) condition is built into the network (value_network)."""
     actions, d = (None if policy is None else FrozenActions(policy)), problem.state_dim
     # Above 3-D the curvature is taken along Σ's columns, unless the live greedy action reads ∇²V; with many columns
     # it is estimated twice per point (paired residuals (n, 2), trained on mean(R₁R₂)).
     hessian = needs_hessian(d, policy is None and problem.greedy_uses_hessian)
     paired = not hessian and estimates_curvature(d, problem.check_shapes())
 
-    def pde(xt, V):
+    def residual(xt, V, _derivatives):
         dVdt, dV, d2V = space_time_derivatives(V, xt, hessian=hessian)
         a = None if actions is None else actions(xt)
         return finite_horizon_residual(problem, xt[:, :d], xt[:, d:], dVdt, dV, d2V, a, graph_to=xt,
                                        curvature="paired" if paired else "exact", value=V)
 
-    pde.paired = paired
-    return pde
+    kind = "HJB" if policy is None else "policy evaluation"
+    return ResidualPDE(name=f"{problem.name} {kind}", residual=residual, domain=problem.domain, paired=paired)
 
 
 def _input_gradient(y: Tensor, x: Tensor, **options) -> Tensor:
@@ -86,7 +88,7 @@ def _input_gradient(y: Tensor, x: Tensor, **options) -> Tensor:
     return torch.autograd.grad(y, x, allow_unused=True, materialize_grads=True, **options)[0]
 
 
-def level_shift(residual_pde, net: ValueNetwork, points: np.ndarray, discount: float) -> float:
+def level_shift(residual_pde: ResidualPDE, net: ValueNetwork, points: np.ndarray, discount: float) -> float:
     """δ = mean(R)/ρ over the points (n, d + 1), R the residual ∂_t V − ρV + … of residual_pde: V + δ zeroes R's mean.
     The level enters R only through ρV, its stiffest direction for the optimisers (as for hjb.solvers.evaluation)."""
     xt = torch.as_tensor(points, dtype=torch.float64).clone().requires_grad_(True)
@@ -205,7 +207,7 @@ class FiniteHorizonScheme:
         if periodic and it > 0:
             self.net.rescale(*value_size(self.net, self.points))
         losses, _ = train_pinn(
-            self.net, self.problem.domain.to_deepxde(), residual_pde, self.points,
+            residual_pde, self.net, self.points,
             adam_steps=s.adam_steps_first if it == 0 else s.adam_steps, lbfgs_steps=s.pde_lbfgs_steps,
             learning_rate=s.learning_rate, iteration=it, fresh_points=fresh,
             on_chunk=lambda stage, steps, losses: progress.message(

@@ -100,18 +100,12 @@ def solve_residual(pde: ResidualPDE, settings: ResidualSettings | None = None, p
     seed_everything(s.seed)
     if not isinstance(progress, Progress):
         progress = Progress(1, enabled=bool(progress), label=pde.name)
-    geometry = pde.domain.to_deepxde()
     points = [pde.domain.sample(s.collocation, s.sampling, seed=s.seed)]
     points += [cond.condition_points(c, pde.domain, pde.periodic, s.boundary_points, s.seed + 1 + k)
                for k, c in enumerate(pde.conditions)]
-    terms = tuple(t for c in pde.conditions for t in cond.to_deepxde(c, pde.domain, geometry, pde.periodic))
     net = residual_network(pde, s)
-
-    def residual(x: Tensor, u: Tensor) -> Tensor:  # DeepXDE reads a third argument as auxiliary variables
-        return pde.residual_at(x, u)
-
     losses, steps = train_pinn(
-        net, geometry, residual, np.concatenate(points), terms,
+        pde, net, np.concatenate(points),
         adam_steps=s.adam_steps_first, lbfgs_steps=s.pde_lbfgs_steps, learning_rate=s.learning_rate, iteration=0,
         on_chunk=lambda stage, k, losses: progress.message(f"{stage} step {k:5d} | loss {float(losses.sum()):.2e}"))
     solution = ResidualSolution(pde, net, [], s, "not_converged")

@@ -86,7 +86,7 @@ def test_a_fresh_points_fit_draws_every_step_and_skips_lbfgs():
         drawn.append(problem.domain.sample(32, "uniform", seed=int(rng.integers(2**31))))
         return drawn[-1]
 
-    model = pde_model(problem.domain.to_deepxde(), evaluation_pde(problem, InitialPolicy(problem), critic), critic,
+    model = pde_model(evaluation_pde(problem, InitialPolicy(problem), critic), critic,
                       problem.domain.sample(32, "sobol", seed=0))
     _, steps = fit(model, critic, adam_steps=60, lbfgs_steps=40, learning_rate=1e-3, iteration=0, chunk=20,
                    fresh_points=draw)

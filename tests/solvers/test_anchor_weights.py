@@ -4,12 +4,13 @@ import math
 import numpy as np
 import torch
 
-from hjb.backend import dde
 from hjb.geometry import Box
 from hjb.montecarlo.feynman_kac import MonteCarloEstimate
+from hjb.nn.pinn_fit import train_pinn
 from hjb.nn.value_network import ValueNetwork
+from hjb.pdes.conditions import PointData
+from hjb.pdes.residual_pde import ResidualPDE
 from hjb.solvers.anchors import Anchors, anchor_weights
-from hjb.solvers.evaluation import weighted_point_set_bc
 
 
 def test_weights_are_inverse_variances_with_mean_one_and_the_floor():
@@ -25,19 +26,16 @@ def test_weights_are_inverse_variances_with_mean_one_and_the_floor():
 
 
 def test_a_weighted_point_set_fit_is_the_weighted_mean():
-    """Two targets at one point, 1 and 0 with weights 1.8 and 0.2: least squares gives V = 0.9 there (unweighted: 0.5)."""
+    """Two targets at one point, 1 and 0 with weights 1.8 and 0.2 (weighted PointData, as the anchors are): least
+    squares gives V = 0.9 there (unweighted: 0.5)."""
     torch.manual_seed(0)
-    geometry = dde.geometry.Interval(-1.0, 1.0)
+    box = Box(-1.0, 1.0)
     point = np.array([[0.3], [0.3]])
-    bc = weighted_point_set_bc(point, np.array([1.0, 0.0]), np.array([1.8, 0.2]))
-    data = dde.data.PDE(geometry, lambda x, y: 0.0 * y, [bc], num_domain=0, num_boundary=0,
-                        anchors=np.array([[-0.5], [0.5]]), num_test=None)
-    net = dde.nn.FNN([1, 8, 1], "tanh", "Glorot normal")
-    model = dde.Model(data, net)
-    model.compile("adam", lr=1e-2)
-    model.train(iterations=2000, display_every=10**6, verbose=0)
-    value = float(net(torch.as_tensor(point[:1])).detach())
-    assert abs(value - 0.9) < 1e-3
+    data = PointData(point, np.array([1.0, 0.0]), np.array([1.8, 0.2]))
+    pde = ResidualPDE(name="zero", residual=lambda x, u, _: 0.0 * u, domain=box, conditions=[data])
+    net = ValueNetwork(box, 8, 1)
+    train_pinn(pde, net, np.array([[-0.5], [0.5]]), adam_steps=2000, lbfgs_steps=0, learning_rate=1e-2, iteration=0)
+    assert abs(float(net.values(point[:1])[0]) - 0.9) < 1e-3
 
 
 def _seed_lqr_under_zero_action():
