@@ -9,6 +9,7 @@ W = −V = log p_{T−t}: reward −½|u|² + div μ, terminal log p_data, dynam
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -60,7 +61,8 @@ class DiffusionModel(FiniteHorizonProblem):
     builds on GaussianBase(data, noising, base_power) (None: on g alone)."""
 
     def __init__(self, data: GaussianMixture | SampleLaw, noising: VPNoising, domain: Box | None = None,
-                 name: str = "diffusion", base_power: float | None = 4.0):
+                 name: str = "diffusion", base_power: float | None = 4.0,
+                 state_names: Sequence[str] | None = None, action_names: Sequence[str] | None = None):
         if not isinstance(data, (GaussianMixture, SampleLaw)):
             raise ProblemError(f"data must be a GaussianMixture or a SampleLaw; got {type(data).__name__}")
         if not isinstance(noising, VPNoising):
@@ -92,6 +94,7 @@ class DiffusionModel(FiniteHorizonProblem):
             domain=domain, action_dim=d, greedy_action=greedy_action,
             base=None if base_power is None else GaussianBase(data, noising, base_power),
             parameters={"data": data.to_dict(), "noising": noising.to_dict(), "base_power": base_power},
+            state_names=state_names, action_names=action_names,
         )
         self.sigma = sigma
 

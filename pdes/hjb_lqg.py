@@ -7,6 +7,7 @@ reward −|a|², terminal reward −g and greedy action a* = argmax_a {−|a|² 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -30,7 +31,8 @@ def _positive(value, name: str) -> float:
 
 
 def hjb_lqg(dim: int = 100, lam: float = 1.0, horizon: float = 1.0, half_width: float | None = None,
-            name: str = "hjb_lqg100d") -> FiniteHorizonProblem:
+            name: str = "hjb_lqg100d", state_names: Sequence[str] | None = None,
+            action_names: Sequence[str] | None = None) -> FiniteHorizonProblem:
     """dX = 2√λ a dt + √2 dW in R^d, r = −|a|² (n, 1), g = −ln((1 + |x|²)/2) (n, 1), a* = √λ∇V (n, d), on the box
     [−h, h]^d × [0, T] with h = 4√(2T) unless given."""
     d = positive_int(dim, "dim")
@@ -59,5 +61,5 @@ def hjb_lqg(dim: int = 100, lam: float = 1.0, horizon: float = 1.0, half_width: 
     return FiniteHorizonProblem(
         name=name, drift=drift, diffusion=diffusion, reward=reward, terminal=terminal, horizon=T,
         domain=Box([-h] * d, [h] * d), action_dim=d, greedy_action=greedy_action, greedy_uses_hessian=False,
-        parameters={"dim": d, "lam": lam, "horizon": T},
+        parameters={"dim": d, "lam": lam, "horizon": T}, state_names=state_names, action_names=action_names,
     )

@@ -3,6 +3,8 @@ g(x) = −½|x|². Its HJB −∂_t V = c|∇V| (first order, Σ ≡ 0) has the 
 V(t, x) = max_{|y − x| ≤ c(T − t)} g(y) = −½ max(|x| − c(T − t), 0)², C¹ but not C² on the sphere |x| = c(T − t)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from hjb.errors import positive_int
@@ -13,7 +15,8 @@ Tensor = torch.Tensor
 
 
 def hopf_lax(dim: int = 2, horizon: float = 1.0, speed: float = 1.0, half_width: float = 2.0,
-             name: str = "hopf_lax") -> FiniteHorizonProblem:
+             name: str = "hopf_lax", state_names: Sequence[str] | None = None,
+             action_names: Sequence[str] | None = None) -> FiniteHorizonProblem:
     """The problem above in `dim` dimensions on [−h, h]^d × [0, T] with |a| ≤ speed c; greedy action
     a = c∇V/|∇V| (any a with |a| ≤ c where ∇V = 0: there the greedy a = c∇V/max(|∇V|, 1e-12) stays in the ball)."""
     d = positive_int(dim, "dim")
@@ -31,4 +34,5 @@ def hopf_lax(dim: int = 2, horizon: float = 1.0, speed: float = 1.0, half_width:
         horizon=horizon, domain=Box([-half_width] * d, [half_width] * d), action_dim=d,
         greedy_action=greedy_action, greedy_uses_hessian=False,
         parameters={"dim": d, "horizon": horizon, "speed": c, "half_width": half_width},
+        state_names=state_names, action_names=action_names,
     )

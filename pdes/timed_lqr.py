@@ -3,6 +3,8 @@ a = R⁻¹Bᵀ∇V. A finite horizon T with terminal reward −½xᵀGx (D may b
 horizon with w(t) = 1 + ε sin(2πt/τ) (a PeriodicProblem)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -41,7 +43,8 @@ def _coefficients(A, B, Q, R, D, domain: Box | None) -> dict:
 
 
 def finite_horizon_lqr(A, B, Q, R, D, G, horizon: float, discount: float = 0.0, domain: Box | None = None,
-                       name: str = "finite_lqr") -> FiniteHorizonProblem:
+                       name: str = "finite_lqr", state_names: Sequence[str] | None = None,
+                       action_names: Sequence[str] | None = None) -> FiniteHorizonProblem:
     """Maximise E[∫_t^T e^{−ρ(s−t)} r ds + e^{−ρ(T−t)} (−½X_TᵀGX_T)] with r = −½(xᵀQx + aᵀRa); D = 0 (d, 1) for the
     deterministic problem. Domain defaults to [−2, 2]^d."""
     c = _coefficients(A, B, Q, R, D, domain)
@@ -54,11 +57,13 @@ def finite_horizon_lqr(A, B, Q, R, D, G, horizon: float, discount: float = 0.0, 
         terminal=lambda x: -0.5 * (times_G(x) * x).sum(-1, keepdim=True),
         horizon=horizon, domain=c["domain"], action_dim=c["matrices"]["B"].shape[1],
         greedy_action=c["greedy_action"], greedy_uses_hessian=False, discount=discount,
-        parameters={**c["matrices"], "G": G, "horizon": horizon, "discount": discount})
+        parameters={**c["matrices"], "G": G, "horizon": horizon, "discount": discount}, state_names=state_names,
+        action_names=action_names)
 
 
 def periodic_lqr(A, B, Q, R, D, discount: float, period: float = 1.0, amplitude: float = 0.5,
-                 domain: Box | None = None, name: str = "periodic_lqr") -> PeriodicProblem:
+                 domain: Box | None = None, name: str = "periodic_lqr", state_names: Sequence[str] | None = None,
+                 action_names: Sequence[str] | None = None) -> PeriodicProblem:
     """Maximise E ∫_t^∞ e^{−ρ(s−t)} r ds with r = −½(w(s)·xᵀQx + aᵀRa), w(s) = 1 + ε sin(2πs/τ), ε = amplitude with
     |ε| < 1 (so that w > 0). Domain defaults to [−2, 2]^d."""
     tau = positive(period, PERIOD_REQUIREMENT)
@@ -74,4 +79,5 @@ def periodic_lqr(A, B, Q, R, D, discount: float, period: float = 1.0, amplitude:
         name=name, drift=c["drift"], diffusion=c["diffusion"], reward=reward, discount=discount, period=tau,
         domain=c["domain"], action_dim=c["matrices"]["B"].shape[1], greedy_action=c["greedy_action"],
         greedy_uses_hessian=False,
-        parameters={**c["matrices"], "discount": discount, "period": tau, "amplitude": amplitude})
+        parameters={**c["matrices"], "discount": discount, "period": tau, "amplitude": amplitude},
+        state_names=state_names, action_names=action_names)

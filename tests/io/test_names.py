@@ -164,3 +164,25 @@ def test_a_residual_pde_exports_its_state_names_and_keeps_t(tmp_path):
     with xr.open_dataset(export_grid(solution, 3, "netcdf", tmp_path / "grid.nc", times=2), engine="scipy") as ds:
         assert ds["u"].dims == ("t", "rod") and "policy" not in ds
         np.testing.assert_allclose(ds["rod"].values, [0.0, 0.5, 1.0])
+
+
+def test_the_factories_and_the_diffusion_model_take_names():
+    """finite_horizon_lqr, periodic_lqr, hopf_lax, hjb_lqg and DiffusionModel pass state and action names through;
+    a wrong count is refused as for any problem."""
+    from hjb.pdes.data_laws import GaussianMixture
+    from hjb.pdes.diffusion_model import DiffusionModel
+    from hjb.pdes.hjb_lqg import hjb_lqg
+    from hjb.pdes.hopf_lax import hopf_lax
+    from hjb.pdes.noising import VPNoising
+    from hjb.pdes.timed_lqr import finite_horizon_lqr, periodic_lqr
+
+    one = np.eye(1)
+    names = {"state_names": ["position"], "action_names": ["push"]}
+    problems = [finite_horizon_lqr(one, one, one, one, one, one, horizon=1.0, **names),
+                periodic_lqr(one, one, one, one, one, discount=0.5, **names),
+                hopf_lax(dim=1, **names), hjb_lqg(dim=1, **names),
+                DiffusionModel(GaussianMixture([1.0], [[0.0]], [[[1.0]]]), VPNoising(), **names)]
+    for problem in problems:
+        assert (problem.state_names, problem.action_names) == (("position",), ("push",)), problem.name
+    with pytest.raises(ProblemError, match="state_names"):
+        hopf_lax(dim=2, state_names=["only_one"])
