@@ -1,4 +1,4 @@
-"""The `hjb` command: list, solve, validate, sweep, export, sample. Parsing and printing only; the work is in hjb's modules."""
+"""The `hjb` command: list, solve, validate, sweep, export, sample, simulate. Parsing and printing only; the work is in hjb's modules."""
 from __future__ import annotations
 
 import sys
@@ -127,8 +127,24 @@ def _sample(args) -> int:
     return 0
 
 
+def _simulate(args) -> int:
+    from hjb.cli.simulate_run import simulate_run
+
+    summary, out = simulate_run(args.run_dir, args.x0, paths=args.paths, horizon=args.horizon, dt=args.dt,
+                                seed=args.seed, out=args.out)
+    print(f"simulated {summary['paths']} paths of {summary['problem']} from x0 = {summary['x0']} over T = "
+          f"{summary['horizon']:g} (dt {summary['dt']:.4g}, {summary['steps']} steps, seed {summary['seed']}): "
+          f"mean discounted reward {summary['mean_reward']:.6g} ± {summary['stderr']:.2g} (s.e.)")
+    optimal = summary["optimal"]
+    if optimal is not None:
+        print(f"optimal policy ({summary['optimal_policy']}), same noise: {optimal['mean_reward']:.6g} ± "
+              f"{optimal['stderr']:.2g}; learned − optimal {optimal['gap_mean']:.3g} ± {optimal['gap_stderr']:.2g}")
+    print(f"wrote {out}/simulation.npz, simulation.json, simulation.png")
+    return 0
+
+
 COMMANDS = {"list": _list, "solve": _solve, "validate": _validate, "sweep": _sweep, "export": _export,
-            "sample": _sample}
+            "sample": _sample, "simulate": _simulate}
 
 
 def main(argv: list[str] | None = None) -> int:

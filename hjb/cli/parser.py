@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from hjb.cli.sample_run import DEFAULT_STEPS
+from hjb.cli.simulate_run import DEFAULT_PATHS, DISCOUNT_TAIL, MAX_HORIZON, MAX_STEPS, MIN_STEPS
 from hjb.io.export import DEFAULT_TIMES, MAX_GRID_POINTS
 from hjb.io.export_points import SLICE_POINTS
 
@@ -55,7 +56,35 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--steps", type=int, default=DEFAULT_STEPS,
                         help=f"Euler–Maruyama steps of the reverse-time SDE (default {DEFAULT_STEPS})")
     sample.add_argument("--seed", type=int, default=0, help="numpy seed of the prior draws and the noise (default 0)")
+    _add_simulate(sub)
     return parser
+
+
+def _add_simulate(sub) -> None:
+    simulate = sub.add_parser(
+        "simulate", help="roll out the closed loop of a run's policy from a start state; mean discounted reward",
+        description="Roll out N paths of the closed-loop SDE of a run's learned policy from x0 (Euler-Maruyama, the "
+        "policy read at the state clipped into the box) and each path's cumulative discounted reward "
+        "C(t) = int_0^t e^(-rho s) r(X_s, a_s) ds (left-point rule; a finite-horizon run adds e^(-rho T) g(X_T) at "
+        "T). Where the problem has a known optimal policy (an unbounded StochasticLQR: Riccati; Merton) it is "
+        "rolled out beside on the same noise. Writes DIR/simulation.npz (times (S+1,), paths (N, S+1, d), actions "
+        "(N, S, m), cumulative (N, S+1); paths_optimal, actions_optimal, cumulative_optimal), simulation.json (mean "
+        "final reward and its standard error std/sqrt(N), settings) and simulation.png, atomically.")
+    simulate.add_argument("run_dir", metavar="RUN", help="a run directory written by `hjb solve` (a ControlProblem, "
+                          "FiniteHorizonProblem or PeriodicProblem)")
+    simulate.add_argument("--x0", nargs="+", required=True, metavar="X",
+                          help="start state, d numbers separated by commas or spaces, inside the run's box: "
+                          "--x0 1.5, --x0 -1 0.5 or --x0=-1,0.5 (argparse takes -1,0.5 for an option)")
+    simulate.add_argument("--paths", type=int, default=DEFAULT_PATHS, metavar="N",
+                          help=f"number of paths (default {DEFAULT_PATHS})")
+    simulate.add_argument("--horizon", type=float, metavar="T", help=f"simulated time (default: discounted runs "
+                          f"{DISCOUNT_TAIL:g}/rho, at most {MAX_HORIZON:g}; finite-horizon runs from t0 to their T, "
+                          "which it may not exceed)")
+    simulate.add_argument("--dt", type=float, help=f"time step (default min(T/{MIN_STEPS}, 0.05/Lipschitz constant of "
+                          f"the closed-loop drift), at least T/{MAX_STEPS}); rounded down to T/ceil(T/dt)")
+    simulate.add_argument("--seed", type=int, default=0, help="numpy seed of the noise, shared by the optimal "
+                          "policy's paths (default 0)")
+    simulate.add_argument("--out", metavar="DIR", help="output directory (default RUN/simulate)")
 
 
 def _add_export(sub) -> None:
