@@ -46,11 +46,21 @@ TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "residual": ("Residual PDEs against exact solutions", (
         ("u rel L2", "rel_l2"), ("derivative rel L2", "derivative_rel_l2"),
         ("relative residual", "residual_relative"))),
+    "qlearn": ("Model-free q-learning from transitions against closed forms, beside model-based policy iteration (PI)", (
+        ("K̂", "gain"), ("K*", "gain_reference"), ("|K̂ⱼ/K*ⱼ − 1|", "gain_rel_errors"),
+        ("max |K̂ⱼ/K*ⱼ − 1|", "gain_rel_error"), ("J rel L2", "value_rel_l2"),
+        ("variance rel error", "variance_rel_error"), ("transitions", "transitions"), ("PI K̂", "model_based_gain"),
+        ("PI max |K̂ⱼ/K*ⱼ − 1|", "model_based_gain_rel_error"), ("PI s", "model_based_seconds"),
+        ("PI status", "model_based_status"))),
 }
 TAIL = ("seconds", "status", "result")
 
 
 def _number(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(f"{v:.5g}" if isinstance(v, float) else _number(v) for v in value) + "]"
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a" if value is None else str(value)
     if isinstance(value, int):
@@ -123,7 +133,21 @@ def _hjb_legend(cases: list[dict]) -> list[str]:
     ]
 
 
-LEGENDS = {"hjb": _hjb_legend, "diffusion": _diffusion_legend}
+def _qlearn_legend(cases: list[dict]) -> list[str]:
+    """What the q-learning table's columns mean."""
+    return [
+        "Every q-learning case learns at `QLearningSettings()` as shipped (temperature γ where the problem is "
+        "entropy-regularised) from transitions collected under uniform exploration on the action bounds; PI is hjb's "
+        "model-based policy iteration at `SolverSettings()` on the same problem, reported beside it and not gated. "
+        "K̂: the least-squares fit a ≈ c − K̂x of the policy mean over the case's gain region (where −K*x stays "
+        "inside the bounds); K*: the Riccati gain. J rel L2: the learned J against the closed-form V (or V_γ), its "
+        "level included. variance rel error: the policy's variance against γR⁻¹. seconds: collecting and learning; "
+        "status: the learner's.",
+        "",
+    ]
+
+
+LEGENDS = {"hjb": _hjb_legend, "diffusion": _diffusion_legend, "qlearn": _qlearn_legend}
 
 
 def _verdict(report: dict) -> str:
@@ -242,8 +266,20 @@ def _timed_figures(case: dict) -> dict:
             "convergence": convergence_figure(arrays["history"], f"{name}: HJB residual per PI iteration")}
 
 
+def _qlearn_figures(case: dict) -> dict:
+    arrays, name = case["arrays"], case["name"]
+    figures = {"policy": comparison_figure(arrays["policy_grid"], arrays["policy"], arrays["policy_reference"], "a",
+                                           f"{name}: learned policy mean vs −K*x on the gain region",
+                                           arrays["action_names"])}
+    if "value_grid" in arrays:
+        figures["value"] = comparison_figure(arrays["value_grid"], arrays["value"], arrays["value_reference"], "V",
+                                             f"{name}: learned J vs closed form")
+    return figures
+
+
 FIGURES = {"hjb": _hjb_figures, "fokker_planck": _density_figures, "diffusion": _diffusion_figures,
-           "hjb_lqg": _hjb_lqg_figures, "residual": _residual_figures, "timed": _timed_figures}
+           "hjb_lqg": _hjb_lqg_figures, "residual": _residual_figures, "timed": _timed_figures,
+           "qlearn": _qlearn_figures}
 
 
 def write_case_plots(case: dict, out_dir: Path) -> list[Path]:

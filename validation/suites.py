@@ -11,6 +11,7 @@ from hjb.geometry.box import Box
 from hjb.geometry.spacetime import SpaceTime
 from hjb.pdes.black_scholes import black_scholes_call
 from hjb.pdes.data_laws import GaussianMixture
+from hjb.pdes.double_integrator import double_integrator
 from hjb.pdes.exit_time import exit_time
 from hjb.pdes.heat import heat_product
 from hjb.pdes.hopf_lax import hopf_lax
@@ -36,6 +37,7 @@ from hjb.validation.hjb_lqg_case import HJBLQGCase
 from hjb.validation.hopf_lax import HopfLaxSolution
 from hjb.validation.merton import merton_solution
 from hjb.validation.periodic_lqr import PeriodicRiccati
+from hjb.validation.qlearn_case import QLearnCase
 from hjb.validation.residual_case import ResidualCase
 from hjb.validation.riccati import lqr_solution
 from hjb.validation.timed_case import AtSpaceTime, TimedCase
@@ -128,6 +130,42 @@ def lqr2d_actor() -> StochasticLQR:
 
 def _case(name, factory, reference, box, points, **tolerances) -> ValidationCase:
     return ValidationCase(name, factory, HJB_SETTINGS, reference, box, points, tolerances)
+
+
+def lqr1d_within(bound: float, name: str = "lqr1d") -> StochasticLQR:
+    """The seed's 1-D LQR with |a| ≤ bound: the finite bounds the model-free learners explore on."""
+    lqr = seed_lqr()
+    return StochasticLQR(lqr.A, lqr.B, lqr.Q, lqr.R, lqr.D, lqr.discount, name=name,
+                         action_bounds=([-bound], [bound]))
+
+
+def _qlearn_lqr1d() -> QLearnCase:
+    """The seed LQR (K* = 2.65975) with |a| ≤ 10: −K*x reaches the bound only at |x| ≥ 3.76, and from [−2, 2] the
+    closed loop contracts to 0 (rate 3.16, stationary std 0.12), so the bounded optimum is the Riccati one there up
+    to a negligible chance; the gain and J (level included) are measured on [−2, 2]."""
+    return QLearnCase("qlearn_lqr1d", partial(lqr1d_within, 10.0, "qlearn_lqr1d"), Box(-2.0, 2.0), dt=0.01,
+                      value_region=Box(-2.0, 2.0), tolerances={"gain_rel_error": 2e-2, "value_rel_l2": 5e-2})
+
+
+def _qlearn_double_integrator() -> QLearnCase:
+    """The double integrator (hjb.pdes.double_integrator) with |a| ≤ 2, against the unconstrained Riccati gain
+    K* = (2.96663, 3.94196). On the gain region [−0.25, 0.25]² the bounded optimum is −K*s: from every state there the
+    noise-free closed loop under −K*s keeps |K*s(t)| ≤ 1.73 < 2 for all t (the bound is never reached), and the noise
+    0.05 keeps paths near 0 (the closed loop's stationary std of K*s is 0.077), so the chance that the bound binds,
+    and the difference it makes to V near the origin, is negligible. J is not gated: far from 0 the bound binds and
+    V differs from the Riccati V."""
+    return QLearnCase("qlearn_double_integrator", partial(double_integrator, 2.0), Box([-0.25, -0.25], [0.25, 0.25]),
+                      dt=0.01, tolerances={"gain_rel_error": 2e-2})
+
+
+def _qlearn_entropy_lqr() -> QLearnCase:
+    """The seed LQR at temperature γ = 0.1 with |a| ≤ 10: π* = N(−K*x, γ/R) = N(−K*x, 1), the same K* = 2.65975 as
+    without entropy (hjb.validation.entropy_lqr). Its truncation at ±10 is negligible on [−2, 2]: |K*x| ≤ 5.32 there,
+    so each bound is at least 4.68 standard deviations from the mean (mass beyond it 1.4e-6, the variance moved by
+    3.3e-5 relative, the mean by 7e-6). The variance and the mean gain are gated; J against V_γ on [−2, 2] is reported."""
+    return QLearnCase("qlearn_entropy_lqr", partial(lqr1d_within, 10.0, "qlearn_entropy_lqr"), Box(-2.0, 2.0),
+                      dt=0.01, value_region=Box(-2.0, 2.0), temperature=0.1,
+                      tolerances={"gain_rel_error": 2e-2, "variance_rel_error": 5e-2})
 
 
 def _ou_fokker_planck() -> FokkerPlanckCase:
@@ -252,6 +290,8 @@ def _quick(baselines: bool = False) -> list[Case]:
         _mixture1d(baselines),
         # The quickest of the issue-13 cases (a residual PDE, one fit): ≈ 2½ minutes on one core.
         _black_scholes_call(),
+        # The quickest of the model-free cases (issue 14), beside model-based policy iteration on the same problem.
+        _qlearn_lqr1d(),
     ]
 
 
@@ -280,7 +320,7 @@ def _full() -> list[Case]:
         DiffusionCase("mixture2d", mixture2d, NOISING, DIFFUSION_SETTINGS, 41, identity_x=(0.5, 0.5),
                       tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                   "identity_abs_z": 3.0}),
-    ] + [_heat5d()] + _timed_cases()
+    ] + [_heat5d()] + _timed_cases() + [_qlearn_double_integrator(), _qlearn_entropy_lqr()]
 
 
 SUITES: dict[str, list[Case]] = {"quick": _quick(), "full": _full()}
