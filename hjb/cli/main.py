@@ -1,4 +1,4 @@
-"""The `hjb` command: list, solve, validate, sweep, export, sample, simulate. Parsing and printing only; the work is in hjb's modules."""
+"""The `hjb` command: list, solve, validate, sweep, export, sample, simulate, learn. Parsing and printing only; the work is in hjb's modules."""
 from __future__ import annotations
 
 import sys
@@ -143,8 +143,23 @@ def _simulate(args) -> int:
     return 0
 
 
+def _learn(args) -> int:
+    from hjb.cli.learn_run import learn_file
+
+    run, run_dir = learn_file(args.file, args.out, transitions=args.transitions, method=args.method,
+                              temperature=args.temperature, seed=args.seed, data=args.data, progress=not args.quiet)
+    solution, last = run.solution, run.history[-1] if run.history else {}
+    s = solution.settings
+    print(f"learned {run.problem.name} model-free (method {solution.method}, {solution.transitions} transitions): "
+          f"policy change {last.get('policy_change', float('nan')):.3g} over the last checkpoint, held-out TD rates "
+          f"{last.get('orthogonality_z', float('nan')):.3g} se from orthogonal (converged needs ≤ policy_tol "
+          f"{s.policy_tol:g} and ≤ orthogonality_z {s.orthogonality_z:g}), status {solution.status}")
+    print(f"run directory: {run_dir}")
+    return 0 if solution.status == "converged" else 1
+
+
 COMMANDS = {"list": _list, "solve": _solve, "validate": _validate, "sweep": _sweep, "export": _export,
-            "sample": _sample, "simulate": _simulate}
+            "sample": _sample, "simulate": _simulate, "learn": _learn}
 
 
 def main(argv: list[str] | None = None) -> int:

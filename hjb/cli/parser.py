@@ -57,7 +57,29 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"Euler–Maruyama steps of the reverse-time SDE (default {DEFAULT_STEPS})")
     sample.add_argument("--seed", type=int, default=0, help="numpy seed of the prior draws and the noise (default 0)")
     _add_simulate(sub)
+    _add_learn(sub)
     return parser
+
+
+def _add_learn(sub) -> None:
+    learn = sub.add_parser(
+        "learn", help="learn the value and a policy model-free, from an environment's transitions",
+        description="Learn J and a policy from transitions (x, a, r, x', dt) alone (hjb.learning: continuous-time "
+        "q-learning, or the critic-actor td method): transitions collected from ENV.py's `env` under uniformly "
+        "exploring actions, or read from --data. Writes a run directory (hjb-run.json of kind learned, settings.json, "
+        "history.json, weights.pt, environment.py, value.png, policy.png) that `hjb export` and `hjb simulate` read; "
+        "exit 0 when the status is converged, 1 otherwise.")
+    learn.add_argument("file", metavar="ENV.py", help="Python file defining `env` (an hjb.learning Environment, e.g. "
+                       "ProblemEnvironment(problem, dt, action_low, action_high)) and optionally `settings` = "
+                       "QLearningSettings(...)")
+    learn.add_argument("--transitions", type=int, metavar="N", help="replace settings.transitions: how many to collect")
+    learn.add_argument("--method", help="replace settings.method: q or td")
+    learn.add_argument("--temperature", type=float, metavar="G", help="replace settings.temperature (entropy γ ≥ 0)")
+    learn.add_argument("--seed", type=int, help="replace settings.seed")
+    learn.add_argument("--data", metavar="FILE.npz", help="learn from these transitions (keys x, a, r, x_next, dt) "
+                       "instead of collecting them; the environment still gives the domain, bounds and discount")
+    learn.add_argument("--out", metavar="DIR", help="run directory (default runs/<environment name>)")
+    _add_run_options(learn)
 
 
 def _add_simulate(sub) -> None:
@@ -71,7 +93,8 @@ def _add_simulate(sub) -> None:
         "(N, S, m), cumulative (N, S+1); paths_optimal, actions_optimal, cumulative_optimal), simulation.json (mean "
         "final reward and its standard error std/sqrt(N), settings) and simulation.png, atomically.")
     simulate.add_argument("run_dir", metavar="RUN", help="a run directory written by `hjb solve` (a ControlProblem, "
-                          "FiniteHorizonProblem or PeriodicProblem)")
+                          "FiniteHorizonProblem or PeriodicProblem) or by `hjb learn` (stepped by its environment, "
+                          "dt its own)")
     simulate.add_argument("--x0", nargs="+", required=True, metavar="X",
                           help="start state, d numbers separated by commas or spaces, inside the run's box: "
                           "--x0 1.5, --x0 -1 0.5 or --x0=-1,0.5 (argparse takes -1,0.5 for an option)")

@@ -6,7 +6,9 @@ T = DISCOUNT_TAIL/ρ, at most MAX_HORIZON (the reward beyond weighs e^{−5} ≈
 finite-horizon run from its t0 to its T (no further: V and the policy exist only there), adding the terminal reward
 when the rollout reaches T. The step is the anchors' rule (hjb.solvers.anchors): min(T/MIN_STEPS, COURANT/Lip), Lip
 the largest Lipschitz constant of the closed-loop drifts x ↦ f(x, α(x, t0)) over the box (the learned policy's and the
-optimal one's), raised to T/MAX_STEPS; the mean reward carries Euler–Maruyama's O(dt) bias.
+optimal one's), raised to T/MAX_STEPS; the mean reward carries Euler–Maruyama's O(dt) bias. A learned run (`hjb learn`)
+is stepped by its environment (rebuilt from the run's environment.py) at the environment's own dt, over the horizon
+rounded to a whole number of steps; a ProblemEnvironment's problem with a known optimal policy rolls that out beside.
 """
 from __future__ import annotations
 
@@ -21,7 +23,15 @@ import torch
 
 from hjb.errors import ProblemError, RunDirError, positive, positive_int
 from hjb.io.atomic import check_replaceable
-from hjb.montecarlo.simulate import Policy, ProblemStepper, Rollout, rollout, stationary, time_grid
+from hjb.montecarlo.simulate import (
+    Policy,
+    ProblemStepper,
+    Rollout,
+    environment_stepper,
+    rollout,
+    stationary,
+    time_grid,
+)
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.periodic import PeriodicProblem
 from hjb.solvers.anchors import COURANT
@@ -100,7 +110,7 @@ def simulate_run(run_dir: str | os.PathLike, x0: str | Sequence[str], paths: int
     Euler–Maruyama stepper, numpy seed `seed`) and, where hjb.validation.optimal_policy knows one, of the optimal
     policy on the same noise; write them to `out` (default RUN/simulate); return the summary and the directory.
     Every argument is checked before anything is computed or written."""
-    from hjb.io.rundir import RESIDUAL, load_run, run_kind
+    from hjb.io.rundir import LEARNED, RESIDUAL, load_run, run_kind
     from hjb.io.simulation import MARKER, summary, write_simulation
     from hjb.validation.optimal_policy import optimal_policy
 
@@ -113,6 +123,9 @@ def simulate_run(run_dir: str | os.PathLike, x0: str | Sequence[str], paths: int
     if run_kind(solution) == RESIDUAL:
         raise RunDirError(f"run directory {run_dir} holds a residual PDE ({type(problem).__name__}); `hjb simulate` "
                           "needs the run of a control problem")
+    model_free = run_kind(solution) == LEARNED
+    if model_free:
+        _check_steps_anywhere(problem, run_dir)
     box = problem.domain.box if solution.finite_horizon else problem.domain
     _check_start(start, box, problem.state_names)
     t0, longest, default = horizon_bounds(problem)
@@ -121,9 +134,12 @@ def simulate_run(run_dir: str | os.PathLike, x0: str | Sequence[str], paths: int
         raise ProblemError(f"--horizon {horizon:g} runs past the run's final time T = {t0 + longest:g} (from t0 = "
                            f"{t0:g}); expected at most {longest:g}")
     horizon = horizon if longest is None else min(horizon, longest)
-    policy, known = learned_policy(solution), optimal_policy(problem)
+    modelled = getattr(problem, "problem", None) if model_free else problem  # a ProblemEnvironment's problem
+    policy, known = learned_policy(solution), optimal_policy(modelled)
     optimal = None if known is None else stationary(known)
-    if dt is None:
+    if model_free:
+        dt, horizon = _environment_grid(problem, dt, horizon)
+    elif dt is None:
         dt = natural_step(problem, [policy] if optimal is None else [policy, optimal], horizon, t0)
     dt = positive(dt, "--dt must be a finite number > 0")
     if dt > horizon:
@@ -139,8 +155,9 @@ def simulate_run(run_dir: str | os.PathLike, x0: str | Sequence[str], paths: int
     terminal = _terminal(problem) if reaches_end else None
 
     def simulate(pol: Policy) -> Rollout:
-        return rollout(pol, ProblemStepper(problem, t0), start, times, paths=paths, discount=problem.discount,
-                       seed=seed, terminal=terminal)
+        stepper = environment_stepper(problem) if model_free else ProblemStepper(problem, t0)
+        return rollout(pol, stepper, start, times, paths=paths, discount=problem.discount, seed=seed,
+                       terminal=terminal)
 
     learned, reference = simulate(policy), None if optimal is None else simulate(optimal)
     settings = {"run": str(run_dir), "problem": problem.name, "kind": type(problem).__name__,
@@ -162,6 +179,25 @@ def _check_start(x0: np.ndarray, box, names: Sequence[str]) -> None:
     if not box.contains(x0[None])[0]:
         raise ProblemError(f"--x0 {_vector(x0)} lies outside the run's box [{_vector(box.lo)}, {_vector(box.hi)}]; "
                            "expected a start where the policy was learnt")
+
+
+def _check_steps_anywhere(env, run_dir) -> None:
+    """ProblemError for a GymnasiumEnvironment: its copies step from their own states only, never from --x0."""
+    from hjb.learning.adapters import GymnasiumEnvironment
+
+    if isinstance(env, GymnasiumEnvironment):
+        raise ProblemError(f"run directory {run_dir} learnt in gymnasium environment {env.name!r}, which steps only "
+                           "from the states its own reset gave, never from --x0; expected the run of an environment "
+                           "that steps from any state (ProblemEnvironment or your own Environment)")
+
+
+def _environment_grid(env, dt: float | None, horizon: float) -> tuple[float, float]:
+    """(env.dt, the horizon rounded to a whole number (≥ 1) of env.dt): a model-free environment steps by its own dt
+    only, so another --dt is refused (ProblemError)."""
+    if dt is not None and not math.isclose(positive(dt, "--dt must be a finite number > 0"), env.dt, rel_tol=1e-9):
+        raise ProblemError(f"--dt {dt:g} differs from the step of environment {env.name!r}, {env.dt:g}; a learned "
+                           "run is stepped by its environment at its own dt (drop --dt)")
+    return env.dt, max(1, round(horizon / env.dt)) * env.dt
 
 
 def _terminal(problem):

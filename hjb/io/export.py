@@ -7,7 +7,8 @@ space point Box.grid(N)[j]. NPZ keys t (N_t·N^d,), x (N_t·N^d, d), value (N_t�
 hjb_residual (N_t·N^d,) and meta (JSON); CSV adds a first column t; netCDF a first dimension t.
 The problem's component names (hjb.pdes.names: state_names, action_names, default x0…, a0…) head the CSV's x and
 policy columns, name the netCDF dimensions and coordinates of x and the values of its `action` coordinate, and go
-into meta (state_names, action_names); the npz keys stay x and policy.
+into meta (state_names, action_names); the npz keys stay x and policy. A learned run (`hjb learn`: no model, so no
+HJB residual) exports value and policy only, over its environment's domain and names.
 
 A full grid of more than MAX_GRID_POINTS points is refused before it is built (grid_size counts it in integers);
 hjb.io.export_points writes the same keys at the user's points (`--at`) or on a 2-D slice (`--slice`) instead.
@@ -49,9 +50,10 @@ def timed(problem) -> bool:
 
 def field_names(solution) -> dict[str, str]:
     """The exported names of the value and residual fields: value/hjb_residual for a control problem, u/residual for a
-    residual PDE (which has no policy)."""
+    residual PDE (which has no policy), value alone for a learned run (no model, no residual)."""
     if hasattr(solution, "action"):
-        return {"value": "value", "hjb_residual": "hjb_residual"}
+        return {"value": "value", "hjb_residual": "hjb_residual"} if hasattr(solution, "hjb_residual") else \
+            {"value": "value"}
     return {"value": "u", "hjb_residual": "residual"}
 
 
@@ -127,13 +129,13 @@ def check_grid_size(state_dim: int, points_per_axis: int, times: int | None = No
 
 def evaluate(solution, x: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """V (n,), α (n, m) and R_HJB (n,) of the solution at x (n, d) (or (n, d + 1) space-time points), in batches; for
-    a residual PDE u (n,), an empty policy (n, 0) and its residual R (n,)."""
+    a residual PDE u (n,), an empty policy (n, 0) and its residual R (n,); a learned run's R is NaN (never written)."""
     control = hasattr(solution, "action")
+    residual = getattr(solution, "hjb_residual" if control else "residual", None)
 
     def fields(chunk):
-        if not control:
-            return solution.value(chunk), np.empty((len(chunk), 0)), solution.residual(chunk)
-        return solution.value(chunk), solution.action(chunk).reshape(len(chunk), -1), solution.hjb_residual(chunk)
+        policy = solution.action(chunk).reshape(len(chunk), -1) if control else np.empty((len(chunk), 0))
+        return solution.value(chunk), policy, residual(chunk) if residual else np.full(len(chunk), np.nan)
 
     parts = [fields(chunk) for chunk in (x[i:i + batch] for i in range(0, len(x), batch))]
     return tuple(np.concatenate(column, axis=0) for column in zip(*parts, strict=False))
@@ -145,7 +147,9 @@ def _write_npz(path: Path, data: dict) -> None:
     arrays.update({"x": data["x"], names["value"]: data["value"]})
     if data["policy"].shape[1]:
         arrays["policy"] = data["policy"]
-    arrays.update({names["hjb_residual"]: data["hjb_residual"], "meta": np.array(data["meta"])})
+    if names.get("hjb_residual"):
+        arrays[names["hjb_residual"]] = data["hjb_residual"]
+    arrays["meta"] = np.array(data["meta"])
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     path.write_bytes(buffer.getvalue())
@@ -155,8 +159,10 @@ def _write_csv(path: Path, data: dict) -> None:
     x, policy, t = data["x"], data["policy"], data["t"]
     names = data.get("names", {"value": "value", "hjb_residual": "hjb_residual"})
     states, actions = export_labels(data)
-    header = ([] if t is None else ["t"]) + list(states) + [names["value"]] + list(actions) + [names["hjb_residual"]]
-    table = np.column_stack(([] if t is None else [t]) + [x, data["value"], policy, data["hjb_residual"]])
+    residual = [names["hjb_residual"]] if names.get("hjb_residual") else []
+    header = ([] if t is None else ["t"]) + list(states) + [names["value"]] + list(actions) + residual
+    table = np.column_stack(([] if t is None else [t]) + [x, data["value"], policy]
+                            + ([data["hjb_residual"]] if residual else []))
     buffer = io.StringIO()
     buffer.write(f"# meta: {data['meta']}\n")
     np.savetxt(buffer, table, delimiter=",", header=",".join(header), comments="", fmt="%.17g")
@@ -180,8 +186,9 @@ def grid_dataset(data: dict):
     C = columns.reshape(shape + (len(dims),))
     coords = {dims[i]: np.moveaxis(C[..., i], i, 0).reshape(shape[i], -1)[:, 0] for i in range(len(dims))}
     names = data.get("names", {"value": "value", "hjb_residual": "hjb_residual"})
-    variables = {names["value"]: (dims, data["value"].reshape(shape)),
-                 names["hjb_residual"]: (dims, data["hjb_residual"].reshape(shape))}
+    variables = {names["value"]: (dims, data["value"].reshape(shape))}
+    if names.get("hjb_residual"):
+        variables[names["hjb_residual"]] = (dims, data["hjb_residual"].reshape(shape))
     if m:
         coords["action"] = np.array(actions)
         variables["policy"] = (dims + ("action",), data["policy"].reshape(shape + (m,)))
@@ -190,6 +197,8 @@ def grid_dataset(data: dict):
 
 def _write_netcdf(path: Path, data: dict) -> None:
     dataset = data.get("to_dataset", grid_dataset)(data)
+    if not data.get("names", {"hjb_residual": "hjb_residual"}).get("hjb_residual"):  # a learned run: no residual
+        dataset = dataset.drop_vars("hjb_residual", errors="ignore")
     dataset.attrs.update(problem=data["problem"], meta=data["meta"])
     dataset.to_netcdf(path, engine="scipy")
 

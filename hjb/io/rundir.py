@@ -1,8 +1,9 @@
 """Run directories: a solved problem on disk (marker, settings, history, weights, PDE source, plots).
 
-Three kinds share the marker format: infinite-horizon runs (a ControlProblem; format version 1, as before),
-finite-horizon runs (a FiniteHorizonProblem such as a DiffusionModel; format version 2, with "horizon") and residual
-PDE runs (a ResidualPDE; format version 3, no convergence plot). The
+Four kinds share the marker format: infinite-horizon runs (a ControlProblem; format version 1, as before),
+finite-horizon runs (a FiniteHorizonProblem such as a DiffusionModel; format version 2, with "horizon"), residual
+PDE runs (a ResidualPDE; format version 3, no convergence plot) and learned runs (`hjb learn`, model-free; format
+version 4, written and read by hjb.learning.persist). The
 marker's "kind" names which; markers without one (written before finite-horizon runs existed) are
 infinite-horizon. An hjb that reads version 1 only refuses a finite-horizon run by its version.
 """
@@ -23,6 +24,7 @@ from hjb.io.atomic import atomic_directory
 from hjb.io.jsonio import dumps
 from hjb.io.pdefile import load_problem
 from hjb.io.plots import convergence_figure, policy_figure, problem_grid, save_figure, value_figure
+from hjb.learning.learned_run import LearnedRun
 from hjb.nn.value_network import ValueNetwork
 from hjb.pdes.finite_horizon import FiniteHorizonProblem
 from hjb.pdes.residual_pde import ResidualPDE
@@ -33,15 +35,17 @@ from hjb.solvers.residual import ResidualSolution, residual_network
 from hjb.solvers.solution import RUN_MARKER, Solution
 
 FORMAT = "hjb-run"
-INFINITE, FINITE, RESIDUAL = "infinite_horizon", "finite_horizon", "residual_pde"
-VERSIONS = {INFINITE: 1, FINITE: 2, RESIDUAL: 3}  # the format version each kind of run is written with
+INFINITE, FINITE, RESIDUAL, LEARNED = "infinite_horizon", "finite_horizon", "residual_pde", "learned"
+VERSIONS = {INFINITE: 1, FINITE: 2, RESIDUAL: 3, LEARNED: 4}  # the format version each kind of run is written with
 FILES = ("settings.json", "history.json", "weights.pt", "problem.py")
 
 
 
-def run_kind(solution: Solution | ResidualSolution) -> str:
-    """The kind of run: RESIDUAL for a residual PDE's fit, FINITE for a finite-horizon problem's solution, else
-    INFINITE."""
+def run_kind(solution: Solution | ResidualSolution | LearnedRun) -> str:
+    """The kind of run: LEARNED for a model-free learned run, RESIDUAL for a residual PDE's fit, FINITE for a
+    finite-horizon problem's solution, else INFINITE."""
+    if isinstance(solution, LearnedRun):
+        return LEARNED
     if isinstance(solution, ResidualSolution):
         return RESIDUAL
     return FINITE if solution.finite_horizon else INFINITE
@@ -118,11 +122,16 @@ def read_marker(run_dir: str | os.PathLike) -> dict:
     return marker
 
 
-def load_run(run_dir: str | os.PathLike) -> Solution | ResidualSolution:
+def load_run(run_dir: str | os.PathLike) -> Solution | ResidualSolution | LearnedRun:
     """Rebuild the solution saved in run_dir from problem.py, settings and weights: a Solution for an
-    infinite-horizon run or a finite-horizon one, a ResidualSolution for a residual PDE's."""
+    infinite-horizon run or a finite-horizon one, a ResidualSolution for a residual PDE's, a LearnedRun (from its
+    environment.py, hjb.learning.persist) for a learned one."""
     run_dir = Path(run_dir)
     marker = read_marker(run_dir)
+    if marker["kind"] == LEARNED:
+        from hjb.learning.persist import load_learned  # it writes this module's marker format
+
+        return load_learned(run_dir)
     missing = [name for name in FILES if not (run_dir / name).is_file()]
     if missing:
         raise RunDirError(f"run directory {run_dir} is missing {', '.join(missing)}; expected the output of `hjb solve`")
