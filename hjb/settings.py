@@ -9,13 +9,14 @@ from hjb.errors import ProblemError, UnknownNameError
 from hjb.geometry.sampling import METHODS
 
 IMPROVEMENTS = ("auto", "greedy", "actor")
+LEARNING_METHODS = ("q", "td")
 PROFILES = ("auto", "none")
-POSITIVE_INTS = ("width", "depth", "collocation", "boundary_points", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
+POSITIVE_INTS = ("transitions", "episode_steps", "window", "batch", "steps", "checkpoints", "width", "depth", "collocation", "boundary_points", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
                  "anchor_max_steps", "actor_width", "actor_depth", "max_iterations", "probe_points")
 NON_NEGATIVE_INTS = ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps",
                      "actor_steps", "actor_lbfgs_steps", "min_iterations", "seed", "restarts")
 POSITIVE = ("learning_rate", "anchor_weight", "actor_learning_rate", "value_tol", "policy_tol", "anchor_stderr",
-            "anchor_tail", "anchor_chi2", "residual_tol", "fit_tol", "restart_tol")
+            "anchor_tail", "anchor_chi2", "residual_tol", "fit_tol", "restart_tol", "orthogonality_z")
 POSITIVE_OR_NONE = ("anchor_horizon", "anchor_dt")
 
 
@@ -45,6 +46,11 @@ def _check_fields(settings) -> None:
         raise UnknownNameError(
             f"unknown improvement {values['improvement']!r}; expected one of {', '.join(IMPROVEMENTS)}"
         )
+    if values.get("method", LEARNING_METHODS[0]) not in LEARNING_METHODS:
+        raise UnknownNameError(f"unknown method {values['method']!r}; expected one of {', '.join(LEARNING_METHODS)}")
+    if "temperature" in values and not (isinstance(values["temperature"], (int, float))
+                                        and 0 <= values["temperature"] < float("inf")):
+        raise ProblemError(f"setting temperature must be a finite number ≥ 0; got {values['temperature']!r}")
     if values.get("output_profile", PROFILES[0]) not in PROFILES:
         raise UnknownNameError(
             f"unknown output_profile {values['output_profile']!r}; expected one of {', '.join(PROFILES)}"
@@ -224,6 +230,37 @@ class ResidualSettings(_FitSettings):
     pde_lbfgs_steps: int = 3000
 
 
+@dataclass(frozen=True)
+class QLearningSettings(_Settings):
+    """Model-free learning from transitions (hjb.learning): `transitions` collected from an Environment (uniform
+    exploration on the action bounds, episodes of `episode_steps` steps; a transitions file brings its own), `method`
+    q (continuous-time q-learning, Jia & Zhou 2023: q quadratic in a, normalised, policy ∝ exp(q/γ)) or td (the seed's
+    critic–actor: TD target r·Δt + e^{−ρΔt}V̄(x'), Q = V + Δt·A(x, a), an actor ascending A), entropy `temperature`
+    γ ≥ 0 (0: the greedy policy); the value J a `width`×`depth` tanh network, the policy's mean (the actor) an
+    `actor_width`×`actor_depth` one; `steps` Adam steps on minibatches of `batch` transitions at `learning_rate`
+    (cosine decay to 0); `checkpoints` looks at the policy on `probe_points` states of the domain: converged when
+    the policy's relative change over the last checkpoint is at most `policy_tol` and the TD errors of held-out
+    transitions are orthogonal to the test functions within `orthogonality_z` standard errors."""
+
+    seed: int = 0
+    method: str = "q"
+    temperature: float = 0.0
+    transitions: int = 100_000
+    episode_steps: int = 50
+    window: int = 1
+    width: int = 64
+    depth: int = 3
+    actor_width: int = 32
+    actor_depth: int = 2
+    steps: int = 20_000
+    batch: int = 2048
+    learning_rate: float = 1e-3
+    checkpoints: int = 10
+    probe_points: int = 1024
+    policy_tol: float = 1e-2
+    orthogonality_z: float = 4.0
+
+
 # One default per solver, serving every case of its kind: HJB_SETTINGS for discounted policy iteration,
 # FINITE_HORIZON_SETTINGS for finite-horizon problems, DIFFUSION_SETTINGS for a diffusion model's log-density HJB
 # (log-densities with sharp modes: wider networks, more collocation points, fewer and longer PI iterations than a
@@ -232,6 +269,7 @@ HJB_SETTINGS = SolverSettings()
 FINITE_HORIZON_SETTINGS = FiniteHorizonSettings()
 FOKKER_PLANCK_SETTINGS = FokkerPlanckSettings()
 RESIDUAL_SETTINGS = ResidualSettings()
+QLEARNING_SETTINGS = QLearningSettings()
 DIFFUSION_SETTINGS = FiniteHorizonSettings(width=48, collocation=2048, adam_steps_first=1000, adam_steps=500,
                                            pde_lbfgs_steps=1000, max_iterations=4, value_tol=1e-4,
                                            visited_fraction=0.5)

@@ -8,13 +8,12 @@ import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import torch
 
 from hjb.errors import ProblemError, ShapeError, positive
 from hjb.geometry.box import Box
 from hjb.learning.environment import Environment
 from hjb.montecarlo.rollouts import initial_states
-from hjb.montecarlo.sde import em_step, noise_increment
+from hjb.montecarlo.simulate import ProblemStepper
 from hjb.pdes.problem import ControlProblem
 
 Reset = Callable[[int, np.random.Generator], np.ndarray]
@@ -41,7 +40,7 @@ class ProblemEnvironment(Environment):
         self.problem = problem
         self.noise_dim = problem.check_shapes()
         low, high = _problem_bounds(problem, action_low, action_high)
-        super().__init__(name=name or problem.name, reset=reset or self._default_reset, step=self._em_step, dt=dt,
+        super().__init__(name=name or problem.name, reset=reset or self._default_reset, step=ProblemStepper(problem), dt=dt,
                          discount=problem.discount, domain=problem.domain, action_low=low, action_high=high,
                          state_names=problem.state_names, action_names=problem.action_names)
 
@@ -50,18 +49,6 @@ class ProblemEnvironment(Environment):
         if self.problem.initial_law is not None:
             return initial_states(self.problem, n, rng)
         return self.domain.from_unit(rng.uniform(size=(n, self.state_dim)))
-
-    @torch.no_grad()
-    def _em_step(self, x: np.ndarray, a: np.ndarray, dt: float, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        """(x' (n, d), r (n,)): one Euler–Maruyama step of hjb.montecarlo.sde with the action held, r at x."""
-        problem = self.problem
-        xt, at = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(a, dtype=torch.float64)
-        sigma = problem.diffusion(xt, at)
-        dW = torch.as_tensor(rng.standard_normal((len(x), sigma.shape[2])) * math.sqrt(dt), dtype=torch.float64)
-        variance = (sigma * sigma).sum(-1) if self.domain.scale == "log" else None
-        x_next = em_step(xt, problem.drift(xt, at), noise_increment(sigma, dW), dt, variance)
-        return x_next.numpy(), problem.reward(xt, at).reshape(len(x)).numpy()
 
     def describe(self) -> dict:
         """Environment.describe plus the problem's name."""
