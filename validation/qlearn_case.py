@@ -29,9 +29,11 @@ from hjb.validation.metrics import rel_l2
 
 METRICS = ("gain_rel_error", "value_rel_l2", "variance_rel_error")
 GRID_POINTS = 41  # per axis of the gain and value regions
-# Adam steps × batch × (window + 1) × width × depth per second of one core: 200 steps at the defaults (batch 2048,
-# window 10, a 64 × 3 J) took 9.4 s on one contended core of the 2-core machine.
-LEARN_RATE = 9e7
+# Adam steps × batch × (window + LEARN_OVERHEAD) × width × depth per second of one core, from qlearn_lqr1d (batch
+# 2048, a 64 × 3 J) on one contended core of the 2-core machine: 20000 steps at window 10 took 1194 s (its
+# model-based solve another 114 s), 400 steps at window 1 10.5 s (≈ 525 s for 20000).
+LEARN_RATE = 1.05e8
+LEARN_OVERHEAD = 6
 
 
 def fitted_gain(x: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,10 +101,10 @@ class QLearnCase:
         return settings if seed is None else settings.replace(seed=seed)
 
     def cost(self) -> float:
-        """≈ seconds on one core: the learner's steps × batch × (window + 1) × width × depth ÷ LEARN_RATE plus the
-        model-based solve's fit_seconds."""
+        """≈ seconds on one core: the learner's steps × batch × (window + LEARN_OVERHEAD) × width × depth ÷
+        LEARN_RATE plus the model-based solve's fit_seconds."""
         s, m = self.learner_settings(), self.model_settings or HJB_SETTINGS
-        learning = s.steps * s.batch * (s.window + 1) * s.width * s.depth / LEARN_RATE
+        learning = s.steps * s.batch * (s.window + LEARN_OVERHEAD) * s.width * s.depth / LEARN_RATE
         return learning + fit_seconds(m.collocation, self.gain_region.dim, m.width, m)
 
     def describe(self) -> dict[str, Any]:
