@@ -37,10 +37,10 @@ class Progress:
     """A bar over the PI iterations of one solve: `PI k/K` with ETA, the last chunk's losses as its postfix, notes
     (anchors, restarts, iteration summaries) as `[label] PI k/K | … | elapsed` lines above it."""
 
-    def __init__(self, total_iterations: int, enabled: bool = True, stream=None, label: str = ""):
+    def __init__(self, total_iterations: int, enabled: bool = True, stream=None, label: str = "", unit: str = "PI"):
         self.total, self.label = total_iterations, f"[{label}] " if label else ""
         self.stream = stream if stream is not None else sys.stderr
-        self.bar = tqdm(total=total_iterations, desc=label or "PI", unit="PI", file=self.stream,
+        self.bar = tqdm(total=total_iterations, desc=label or unit, unit=unit, file=self.stream,
                         disable=_disable(enabled), dynamic_ncols=True)
 
     @property
@@ -77,6 +77,11 @@ class Progress:
     def message(self, text: str) -> None:
         """A free-form status line (a finite-horizon solver's training chunks among them)."""
         self._print(text)
+
+    def advance(self, text: str) -> None:
+        """A unit of work finished (a learner's checkpoint): a line, and the bar moves on."""
+        self._print(text)
+        self.bar.update(1)
 
     def close(self) -> None:
         """Close the bar (the solve ended)."""

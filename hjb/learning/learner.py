@@ -100,8 +100,9 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
     schedules = [torch.optim.lr_scheduler.CosineAnnealingLR(o, s.steps) for o in (optimiser, actor_optimiser) if o]
     probe = torch.as_tensor(domain.sample(s.probe_points, "sobol", seed=s.seed + 1), dtype=torch.float64)
     data, history, previous = _tensors(transitions, train), [], None
-    if not isinstance(progress, Progress):
-        progress = Progress(s.steps, enabled=bool(progress), label=name)
+    own_bar = not isinstance(progress, Progress)
+    if own_bar:
+        progress = Progress(s.checkpoints, enabled=bool(progress), label=name, unit="checkpoint")
     start, every = time.perf_counter(), max(s.steps // s.checkpoints, 1)
     offsets = torch.arange(window)
     for step in range(s.steps):
@@ -131,16 +132,37 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
             previous = policy
             history.append({"step": step + 1, "td_rate_ms": float((rate.detach() ** 2).mean()),
                             "policy_change": change, "seconds": time.perf_counter() - start})
-            progress.message(f"step {step + 1}/{s.steps} | TD rate² {history[-1]['td_rate_ms']:.2e} | "
+            progress.advance(f"step {step + 1}/{s.steps} | TD rate² {history[-1]['td_rate_ms']:.2e} | "
                              f"policy change {change:.1e}")
             if on_checkpoint is not None:
                 on_checkpoint(step + 1, J, head)
+    history[-1]["level_shift"] = solve_level(J, head, data, discount)
     z = orthogonality_z(J, J_bar, head, _tensors(transitions, held), discount, td_rate)
     history[-1]["orthogonality_z"] = z
     settled = history[-1]["policy_change"] <= s.policy_tol and z <= s.orthogonality_z
     history[-1]["window"] = window
+    if own_bar:
+        progress.close()
     return LearnedSolution(J, head, domain, low, high, discount, history, s, "converged" if settled else "not_converged",
                            name=name, transitions=len(transitions))
+
+
+@torch.no_grad()
+def solve_level(J: ValueNetwork, head, data: tuple, discount: float, chunk: int = 65536) -> float:
+    """Shift J by the constant c that zeroes the mean one-step TD rate over the transitions (the orthogonality condition
+    with ξ = 1, solved exactly): J + c changes each rate by −c(1 − e^{−ρΔt})/Δt. The level enters the rates only
+    through that ≈ −ρc, the slowest direction of the semi-gradient steps (lqr1d: J's level 0.1 off after 20000 steps,
+    value rel L2 0.40 at a gain 0.4% off). Returns c."""
+    x, a, r, x_next, dt = data
+    total, weight = 0.0, 0.0
+    for start in range(0, len(x), chunk):
+        rows = slice(start, start + chunk)
+        e = td_rate(J, J, head, x[rows], a[rows], r[rows], x_next[rows], dt[rows], discount)
+        total += float(e.sum())
+        weight += float(((1 - torch.exp(-discount * dt[rows])) / dt[rows]).sum())
+    shift = total / weight
+    J.shift_level(shift)
+    return shift
 
 
 def _actor_step(head: AdvantageActor, optimiser: torch.optim.Optimizer, x: torch.Tensor) -> None:
