@@ -79,3 +79,23 @@ def test_the_critic_actor_advantage_vanishes_at_its_own_action():
         other = head.rate(x, head.policy(x) + 0.5)
     assert float(own.abs().max()) < 1e-12 and float(other.abs().max()) > 1e-6
     assert float(head.policy(x).detach().abs().max()) <= 2.0
+
+
+def test_the_level_zeroes_the_mean_td_rate():
+    """solve_level shifts J by c with Σ e = 0 afterwards (it was not before), and only J's level moves."""
+    from hjb.learning.learner import solve_level
+
+    box, J, head = _pieces()
+    rng = np.random.default_rng(2)
+    n = 300
+    x = torch.as_tensor(rng.uniform(-2, 2, (n, 1)))
+    data = (x, torch.as_tensor(rng.uniform(-3, 3, (n, 1))), torch.as_tensor(rng.normal(size=n) - 3.0),
+            x + 0.01 * torch.as_tensor(rng.normal(size=(n, 1))), torch.full((n,), 0.01))
+    with torch.no_grad():
+        before = float(td_rate(J, J, head, *data, 0.2).sum())
+        slope_before = J(x) - J(x[:1])
+    shift = solve_level(J, head, data, 0.2)
+    with torch.no_grad():
+        after = float(td_rate(J, J, head, *data, 0.2).sum())
+        torch.testing.assert_close(J(x) - J(x[:1]), slope_before)
+    assert abs(before) > 1.0 and abs(after) < 1e-9 * abs(before) and shift != 0.0
