@@ -81,21 +81,29 @@ def test_the_critic_actor_advantage_vanishes_at_its_own_action():
     assert float(head.policy(x).detach().abs().max()) <= 2.0
 
 
-def test_the_level_zeroes_the_mean_td_rate():
-    """solve_level shifts J by c with Σ e = 0 afterwards (it was not before), and only J's level moves."""
-    from hjb.learning.learner import solve_level
+@pytest.mark.parametrize("window", [1, 3])
+def test_the_refit_solves_the_orthogonality_conditions_of_the_last_layer(window):
+    """refit_value makes Σ ξ e = 0 over every window for ξ = (J's last hidden layer, 1) (it was not before)."""
+    from hjb.learning.learned import last_hidden
+    from hjb.learning.learner import refit_value
 
     box, J, head = _pieces()
     rng = np.random.default_rng(2)
     n = 300
     x = torch.as_tensor(rng.uniform(-2, 2, (n, 1)))
-    data = (x, torch.as_tensor(rng.uniform(-3, 3, (n, 1))), torch.as_tensor(rng.normal(size=n) - 3.0),
-            x + 0.01 * torch.as_tensor(rng.normal(size=(n, 1))), torch.full((n,), 0.01))
-    with torch.no_grad():
-        before = float(td_rate(J, J, head, *data, 0.2).sum())
-        slope_before = J(x) - J(x[:1])
-    shift = solve_level(J, head, data, 0.2)
-    with torch.no_grad():
-        after = float(td_rate(J, J, head, *data, 0.2).sum())
-        torch.testing.assert_close(J(x) - J(x[:1]), slope_before)
-    assert abs(before) > 1.0 and abs(after) < 1e-9 * abs(before) and shift != 0.0
+    x_next = torch.cat([x[1:], x[-1:]]) + 0.01 * torch.as_tensor(rng.normal(size=(n, 1)))
+    x_next[:-1] = x[1:]  # one chain
+    data = (x, torch.as_tensor(rng.uniform(-3, 3, (n, 1))), torch.as_tensor(rng.normal(size=n)) - 3.0 - x[:, 0] ** 2,
+            x_next, torch.full((n,), 0.01))
+    starts = torch.as_tensor(window_starts(x.numpy(), x_next.numpy(), window))
+    idx = starts[:, None] + torch.arange(window)
+
+    def conditions():
+        with torch.no_grad():
+            e = window_rate(J, J, head, data, idx, 0.2)
+            xi = torch.cat([last_hidden(J.net, x[starts]), torch.ones(len(starts), 1, dtype=x.dtype)], dim=1)
+            return (xi * e[:, None]).sum(dim=0).abs().max()
+
+    before = float(conditions())
+    refit_value(J, head, data, starts, window, 0.2)
+    assert before > 1.0 and float(conditions()) < 1e-8 * before
