@@ -247,7 +247,7 @@ class QLearningSettings(_Settings):
     temperature: float = 0.0
     transitions: int = 100_000
     episode_steps: int = 50
-    window: int = 1
+    window: int = 10
     width: int = 64
     depth: int = 3
     actor_width: int = 32

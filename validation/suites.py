@@ -290,8 +290,8 @@ def _quick(baselines: bool = False) -> list[Case]:
         _mixture1d(baselines),
         # The quickest of the issue-13 cases (a residual PDE, one fit): ≈ 2½ minutes on one core.
         _black_scholes_call(),
-        # The quickest of the model-free cases (issue 14), beside model-based policy iteration on the same problem.
-        _qlearn_lqr1d(),
+        # The model-free cases (issue 14) stay in `full` until the learner meets their tolerances: qlearn_lqr1d at
+        # seeds 0-2 gave gains 3.1%, 3.1%, 1.0% off and J 0.36, 0.04, 0.92 off (its level), in ~24 min each.
     ]
 
 
@@ -320,7 +320,7 @@ def _full() -> list[Case]:
         DiffusionCase("mixture2d", mixture2d, NOISING, DIFFUSION_SETTINGS, 41, identity_x=(0.5, 0.5),
                       tolerances={"log_density_rel_l2": 2e-2, "score_rel_l2": 5e-2, "energy_ratio": 2.0,
                                   "identity_abs_z": 3.0}),
-    ] + [_heat5d()] + _timed_cases() + [_qlearn_double_integrator(), _qlearn_entropy_lqr()]
+    ] + [_heat5d()] + _timed_cases() + [_qlearn_lqr1d(), _qlearn_double_integrator(), _qlearn_entropy_lqr()]
 
 
 SUITES: dict[str, list[Case]] = {"quick": _quick(), "full": _full()}
