@@ -75,8 +75,10 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
           settings: QLearningSettings | None = None, progress: Progress | bool = True, name: str = "learned",
           on_checkpoint=None) -> LearnedSolution:
     """J_θ (n,) and the policy from the transitions (on `domain`, actions in [low, high], discount ρ > 0) by the
-    settings' method; status "converged" when the policy settled (relative change ≤ policy_tol over the last
-    checkpoint) and the held-out TD rates are orthogonal to the test functions within orthogonality_z se."""
+    settings' method: Adam steps on minibatches (J along the window rates, q along the one-step rates), then J's last
+    layer refitted exactly (refit_value); status "converged" when the policy settled (relative change ≤ policy_tol
+    over the last checkpoint) and the held-out TD rates are orthogonal to the test functions within orthogonality_z
+    se. The rows are split, not shuffled: the last tenth (whole trajectories) is held out."""
     s = settings or QLEARNING_SETTINGS
     low, high = np.asarray(action_low, dtype=float), np.asarray(action_high, dtype=float)
     if transitions.state_dim != domain.dim or transitions.action_dim != len(low):
