@@ -51,17 +51,19 @@ def run_kind(solution: Solution | ResidualSolution | LearnedRun) -> str:
     return FINITE if solution.finite_horizon else INFINITE
 
 
+def marker_header(kind: str, status: str) -> dict:
+    """The first fields of every run's hjb-run.json: format, its version for the kind, kind, hjb version, creation
+    time (UTC), status."""
+    return {"format": FORMAT, "format_version": VERSIONS[kind], "kind": kind, "hjb_version": __version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "status": status}
+
+
 def save_run(solution: Solution, run_dir: str | os.PathLike, source_file: str | os.PathLike) -> Path:
     """Write the solution's run directory atomically (replacing an earlier run there); return its path."""
     run_dir, source = Path(run_dir), Path(source_file)
     history, kind = solution.history, run_kind(solution)
     marker = {
-        "format": FORMAT,
-        "format_version": VERSIONS[kind],
-        "kind": kind,
-        "hjb_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "status": solution.status,
+        **marker_header(kind, solution.status),
         "iterations": len(history),
         "final_hjb_residual_rms": history[-1].get("hjb_residual_rms") if history else None,
         "source_file": str(source.resolve()),

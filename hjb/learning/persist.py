@@ -5,7 +5,6 @@ environment file, which rebuilds the environment), value.png and policy.png; wri
 LearnedRun."""
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import shutil
@@ -13,13 +12,12 @@ from pathlib import Path
 
 import torch
 
-from hjb import __version__
 from hjb.errors import HJBError, RunDirError
 from hjb.io.atomic import atomic_directory
 from hjb.io.envfile import load_environment
 from hjb.io.jsonio import dumps
 from hjb.io.plots import policy_figure, problem_grid, save_figure, value_figure
-from hjb.io.rundir import FORMAT, LEARNED, VERSIONS, read_marker
+from hjb.io.rundir import LEARNED, marker_header, read_marker
 from hjb.learning.learned import LearnedSolution
 from hjb.learning.learned_run import LearnedRun
 from hjb.learning.learner import make_head
@@ -37,12 +35,7 @@ def save_learned(run: LearnedRun, run_dir: str | os.PathLike, source_file: str |
     file it learnt from (None: collected from the environment); return its path."""
     run_dir, source, solution, env = Path(run_dir), Path(source_file), run.solution, run.problem
     marker = {
-        "format": FORMAT,
-        "format_version": VERSIONS[LEARNED],
-        "kind": LEARNED,
-        "hjb_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "status": solution.status,
+        **marker_header(LEARNED, solution.status),
         "method": solution.method,
         "temperature": solution.settings.temperature,
         "transitions": solution.transitions,
