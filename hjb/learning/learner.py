@@ -31,9 +31,14 @@ def _tensors(t: Transitions, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
     return tuple(torch.as_tensor(v[rows], dtype=torch.float64) for v in (t.x, t.a, t.r, t.x_next, t.dt))
 
 
+def rate_of(J_x: torch.Tensor, J_next: torch.Tensor, q: torch.Tensor, r, dt, discount: float) -> torch.Tensor:
+    """e = (e^{−ρΔt}J̄(x') − J(x))/Δt + r − q (n,) from J(x), J̄(x'), q(x, a), r and Δt, each (n,)."""
+    return (torch.exp(-discount * dt) * J_next - J_x) / dt + r - q
+
+
 def td_rate(J, J_bar, head, x, a, r, x_next, dt, discount: float) -> torch.Tensor:
-    """e = (e^{−ρΔt}J̄(x') − J(x))/Δt + r − rate(x, a) (n,) for a batch (x (n, d), a (n, m), r, x', dt (n,))."""
-    return (torch.exp(-discount * dt) * J_bar(x_next)[:, 0] - J(x)[:, 0]) / dt + r - head.rate(x, a)
+    """rate_of at a batch (x (n, d), a (n, m), r, x', dt (n,)): J, J̄ and the head's rate evaluated there."""
+    return rate_of(J(x)[:, 0], J_bar(x_next)[:, 0], head.rate(x, a), r, dt, discount)
 
 
 def window_starts(x: np.ndarray, x_next: np.ndarray, k: int) -> np.ndarray:
@@ -114,11 +119,12 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
             target_bar = J_bar(x_next)
             long_rate = window_rate(J, J_bar, head, data, idx, discount)
         q_xa = head.rate(x, a)
-        rate = (torch.exp(-discount * dt) * target_bar[:, 0] - J(x)[:, 0]) / dt + r - q_xa
+        J_x = J(x)[:, 0]
+        rate = rate_of(J_x, target_bar[:, 0], q_xa, r, dt, discount)
         if not (torch.isfinite(rate).all() and torch.isfinite(long_rate).all()):
             raise TrainingDivergedError(f"the TD rate turned NaN/inf at step {step + 1}", iteration=step + 1)
         # J along the window's rate (low noise), q along the one-step rate (its own action's effect)
-        loss = -(long_rate * J(x)[:, 0] + rate.detach() * q_xa).mean()
+        loss = -(long_rate * J_x + rate.detach() * q_xa).mean()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
