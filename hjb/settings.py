@@ -11,7 +11,7 @@ from hjb.geometry.sampling import METHODS
 IMPROVEMENTS = ("auto", "greedy", "actor")
 LEARNING_METHODS = ("q", "td")
 PROFILES = ("auto", "none")
-POSITIVE_INTS = ("transitions", "episode_steps", "window", "batch", "steps", "checkpoints", "width", "depth", "collocation", "boundary_points", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
+POSITIVE_INTS = ("transitions", "episode_steps", "window", "solve_window", "fixed_point_iterations", "batch", "steps", "checkpoints", "width", "depth", "collocation", "boundary_points", "anchors", "anchor_paths", "anchor_max_paths", "anchor_steps",
                  "anchor_max_steps", "actor_width", "actor_depth", "max_iterations", "probe_points")
 NON_NEGATIVE_INTS = ("adam_steps_first", "adam_steps", "pde_lbfgs_steps", "anchored_adam_steps", "lbfgs_steps",
                      "actor_steps", "actor_lbfgs_steps", "min_iterations", "seed", "restarts")
@@ -237,28 +237,33 @@ class QLearningSettings(_Settings):
     q (continuous-time q-learning, Jia & Zhou 2023: q quadratic in a, normalised, policy ∝ exp(q/γ)) or td (the seed's
     critic–actor: TD target r·Δt + e^{−ρΔt}V̄(x'), Q = V + Δt·A(x, a), an actor ascending A), entropy `temperature`
     γ ≥ 0 (0: the greedy policy); the value J a `width`×`depth` tanh network, the policy's mean (the actor) an
-    `actor_width`×`actor_depth` one; `steps` Adam steps on minibatches of `batch` transitions at `learning_rate`
-    (cosine decay to 0); `checkpoints` looks at the policy on `probe_points` states of the domain: converged when
-    the policy's relative change over the last checkpoint is at most `policy_tol` and the TD errors of held-out
+    `actor_width`×`actor_depth` one. First `steps` Adam steps on minibatches of `batch` transitions at
+    `learning_rate` (cosine decay to 0; J along `window`-step TD rates) learn the networks' features; then the
+    orthogonality conditions are solved exactly on those features over `solve_window`-step windows (method q: up to
+    `fixed_point_iterations` rounds of evaluation and improvement, hjb.learning.lstd; method td: J's last layer).
+    `checkpoints` look at the policy on `probe_points` states of the domain. Converged when the policy's relative
+    change over the last round (method q) or checkpoint (td) is at most `policy_tol` and the TD errors of held-out
     transitions are orthogonal to the test functions within `orthogonality_z` standard errors."""
 
     seed: int = 0
     method: str = "q"
     temperature: float = 0.0
-    transitions: int = 100_000
-    episode_steps: int = 50
+    transitions: int = 1_000_000
+    episode_steps: int = 250
     window: int = 10
+    solve_window: int = 50
     width: int = 64
     depth: int = 3
     actor_width: int = 32
     actor_depth: int = 2
-    steps: int = 20_000
+    steps: int = 2000
     batch: int = 2048
     learning_rate: float = 1e-3
     checkpoints: int = 10
     probe_points: int = 1024
     policy_tol: float = 1e-2
     orthogonality_z: float = 4.0
+    fixed_point_iterations: int = 10
 
 
 # One default per solver, serving every case of its kind: HJB_SETTINGS for discounted policy iteration,

@@ -138,3 +138,14 @@ def test_black_scholes_put_file_solves_and_exports_to_the_closed_form(tmp_path):
     exact, exact_delta = put_price(S, 1.0, 1.0, 0.05, 0.2), put_delta(S, 1.0, 1.0, 0.05, 0.2)
     assert np.linalg.norm(price - exact) / np.linalg.norm(exact) <= 1e-3
     assert np.linalg.norm(delta - exact_delta) / np.linalg.norm(exact_delta) <= 5e-3
+
+
+def test_learn_lqr_env_example_learns_its_gain_within_two_percent():
+    """examples/learn_lqr_env.py (a plain Environment, default QLearningSettings): the learnt gain within 2 % of the
+    Riccati K* = 1.62829 (the initial actor's gain is ≈ 0), and the status converged."""
+    result = run(str(EXAMPLES / "learn_lqr_env.py"))
+    assert result.returncode == 0, result.stderr
+    assert "status converged" in result.stdout
+    assert number("relative error", result.stdout) <= 2e-2
+    exact = discounted_riccati([[0.3]], [[1.0]], [[2.0]], [[1.0]], [[0.4]], 0.2).K[0, 0]
+    assert number("Riccati", result.stdout) == pytest.approx(exact, rel=1e-5)

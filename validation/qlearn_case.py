@@ -30,10 +30,12 @@ from hjb.validation.metrics import rel_l2
 METRICS = ("gain_rel_error", "value_rel_l2", "variance_rel_error")
 GRID_POINTS = 41  # per axis of the gain and value regions
 # Adam steps × batch × (window + LEARN_OVERHEAD) × width × depth per second of one core, from qlearn_lqr1d (batch
-# 2048, a 64 × 3 J) on one contended core of the 2-core machine: 20000 steps at window 10 took 1194 s (its
-# model-based solve another 114 s), 400 steps at window 1 10.5 s (≈ 525 s for 20000).
+# 2048, a 64 × 3 J) on one contended core of the 2-core machine: 20000 steps at window 10 took 1194 s, 400 steps at
+# window 1 10.5 s; the exact solve's transitions × solve_window per second, from qlearn_lqr1d (10⁶ transitions,
+# windows of 50: ≈ 40 s).
 LEARN_RATE = 1.05e8
 LEARN_OVERHEAD = 6
+SOLVE_RATE = 1.25e6
 
 
 def fitted_gain(x: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,9 +104,10 @@ class QLearnCase:
 
     def cost(self) -> float:
         """≈ seconds on one core: the learner's steps × batch × (window + LEARN_OVERHEAD) × width × depth ÷
-        LEARN_RATE plus the model-based solve's fit_seconds."""
+        LEARN_RATE, its exact solve's transitions × solve_window ÷ SOLVE_RATE, the model-based solve's fit_seconds."""
         s, m = self.learner_settings(), self.model_settings or HJB_SETTINGS
         learning = s.steps * s.batch * (s.window + LEARN_OVERHEAD) * s.width * s.depth / LEARN_RATE
+        learning += s.transitions * s.solve_window / SOLVE_RATE
         return learning + fit_seconds(m.collocation, self.gain_region.dim, m.width, m)
 
     def describe(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import torch
 
 from hjb.backend import dde
 
+MEAN_SCALE = 0.1  # μ = middle + MEAN_SCALE·half·y, y the actor network's output
+
 Tensor = torch.Tensor
 
 
@@ -32,7 +34,7 @@ class GaussianQ:
         middle, half = (self.low + self.high) / 2, (self.high - self.low) / 2
         # μ = middle + (half/10)·y: Adam moves y by about the learning rate per step, μ by a tenth of that times the
         # half-range (with the full half-range, lqr1d's μ wandered and held J at the flat start: gain −100% after 3000 steps)
-        self.net.apply_output_transform(lambda x, y: middle + 0.1 * half * y)
+        self.net.apply_output_transform(lambda x, y: middle + MEAN_SCALE * half * y)
         self.log_curvature = torch.nn.Parameter(torch.full((m,), math.log(curvature), dtype=torch.float64))
 
     def parameters(self) -> list:
@@ -45,6 +47,19 @@ class GaussianQ:
     def curvature(self) -> Tensor:
         """λ (m,)."""
         return torch.exp(self.log_curvature)
+
+    @torch.no_grad()
+    def set_mean_layer(self, weights: Tensor, bias: Tensor) -> None:
+        """μ(x) = h(x)·weights + bias, h the actor's last hidden layer (weights (width, m), bias (m,))."""
+        scale = MEAN_SCALE * (self.high - self.low) / 2
+        last = self.net.linears[-1]
+        last.weight.copy_((weights / scale).T)
+        last.bias.copy_((bias - (self.low + self.high) / 2) / scale)
+
+    @torch.no_grad()
+    def set_curvature(self, curvature: Tensor) -> None:
+        """λ (m,) > 0."""
+        self.log_curvature.copy_(torch.log(curvature))
 
     def q(self, x: Tensor, a: Tensor) -> Tensor:
         """q(x, a) (n,) for x (n, d), a (n, m)."""

@@ -1,7 +1,8 @@
 """Learning J and the policy from transitions alone by the martingale orthogonality conditions (Jia & Zhou 2023): with
 the TD rate e = (e^{−ρΔt}J̄(x') − J(x))/Δt + r − q(x, a), E[ξ e] = 0 for the test functions ξ = ∂J/∂θ and ∂q/∂ψ.
 Each Adam step on a minibatch moves θ along mean(e ∂J) and ψ along mean(e ∂q) (semi-gradient: J̄ is J held fixed for
-the q method, a Polyak-averaged copy for the td method). J(x') − J(x) is measured on the transitions themselves, so the
+the q method, a Polyak-averaged copy for the td method); the conditions are then solved exactly on the learnt
+features (hjb.learning.lstd). J(x') − J(x) is measured on the transitions themselves, so the
 diffusion's effect on J (½ tr ΣΣᵀ∇²J) is in the data, never dropped."""
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from hjb.errors import ProblemError, TrainingDivergedError
 from hjb.geometry.box import Box
 from hjb.learning.advantage import AdvantageActor
 from hjb.learning.gaussian_q import GaussianQ
-from hjb.learning.learned import LearnedSolution, orthogonality_z
+from hjb.learning.learned import LearnedSolution, last_hidden, orthogonality_z
+from hjb.learning.lstd import basis, evaluate, q_fixed_point, set_value, value_rows
 from hjb.learning.transitions import Transitions
 from hjb.nn.value_network import ValueNetwork
 from hjb.progress import Progress
@@ -47,6 +49,12 @@ def window_starts(x: np.ndarray, x_next: np.ndarray, k: int) -> np.ndarray:
     links = np.concatenate([[0], np.cumsum(chained)])
     starts = np.arange(len(x) - k + 1)
     return starts[links[starts + k - 1] - links[starts] == k - 1]
+
+
+def windows(transitions: Transitions, rows: np.ndarray, k: int) -> tuple[torch.Tensor, int]:
+    """(starts, k) of the k-step windows of chained rows among `rows`, or (rows, 1) when no trajectory is k long."""
+    starts = window_starts(transitions.x[rows], transitions.x_next[rows], k)
+    return (torch.as_tensor(starts), k) if len(starts) else (torch.as_tensor(rows), 1)
 
 
 def window_rate(J, J_bar, head, data: tuple, idx: torch.Tensor, discount: float) -> torch.Tensor:
@@ -80,10 +88,12 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
           settings: QLearningSettings | None = None, progress: Progress | bool = True, name: str = "learned",
           on_checkpoint=None) -> LearnedSolution:
     """J_θ (n,) and the policy from the transitions (on `domain`, actions in [low, high], discount ρ > 0) by the
-    settings' method: Adam steps on minibatches (J along the window rates, q along the one-step rates), then J's last
-    layer refitted exactly (refit_value); status "converged" when the policy settled (relative change ≤ policy_tol
-    over the last checkpoint) and the held-out TD rates are orthogonal to the test functions within orthogonality_z
-    se. The rows are split, not shuffled: the last tenth (whole trajectories) is held out."""
+    settings' method: Adam steps on minibatches (J along the window rates, q along the one-step rates) learn the
+    networks' features; then the orthogonality conditions are solved exactly on them over every solve_window-step
+    window (method q: hjb.learning.lstd.q_fixed_point, evaluation and improvement until the policy settles; td:
+    refit_value). Status "converged" when the policy settled (relative change ≤ policy_tol over the last round, or
+    for td the last checkpoint) and the held-out TD rates are orthogonal to the test functions within
+    orthogonality_z se. The rows are split, not shuffled: the last tenth (whole trajectories) is held out."""
     s = settings or QLEARNING_SETTINGS
     low, high = np.asarray(action_low, dtype=float), np.asarray(action_high, dtype=float)
     if transitions.state_dim != domain.dim or transitions.action_dim != len(low):
@@ -94,9 +104,8 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
     seed_everything(s.seed)
     n_train = len(transitions) - max(int(HELD_OUT * len(transitions)), 1)
     train, held = np.arange(n_train), np.arange(n_train, len(transitions))  # the last rows: whole trajectories kept
-    starts = window_starts(transitions.x[train], transitions.x_next[train], s.window)
-    window = s.window if len(starts) else 1
-    starts = torch.as_tensor(starts if len(starts) else train)
+    starts, window = windows(transitions, train, s.window)
+    solve_starts, solve_window = windows(transitions, train, s.solve_window)
     J = ValueNetwork(domain, s.width, s.depth)
     reward_scale = max(float(np.sqrt(np.mean(transitions.r**2))), 1e-12)
     J.set_output_scale(0.0, reward_scale)
@@ -109,7 +118,7 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
     data, history, previous = _tensors(transitions, train), [], None
     own_bar = not isinstance(progress, Progress)
     if own_bar:
-        progress = Progress(s.checkpoints, enabled=bool(progress), label=name, unit="checkpoint")
+        progress = Progress(s.checkpoints + 1, enabled=bool(progress), label=name, unit="phase")
     start, every = time.perf_counter(), max(s.steps // s.checkpoints, 1)
     offsets = torch.arange(window)
     for step in range(s.steps):
@@ -144,11 +153,20 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
                              f"policy change {change:.1e}")
             if on_checkpoint is not None:
                 on_checkpoint(step + 1, J, head)
-    history[-1]["value_refit"] = refit_value(J, head, data, starts, window, discount)
+    if head.kind == "q" and not J.profiled:
+        history[-1]["fixed_point"] = q_fixed_point(J, head, data, solve_starts, solve_window, discount, probe,
+                                                   s.fixed_point_iterations, s.policy_tol)
+        history[-1]["policy_change"] = history[-1]["fixed_point"][-1]["policy_change"]
+    else:
+        history[-1]["value_refit"] = refit_value(J, head, data, solve_starts, solve_window, discount)
+    if own_bar:
+        progress.advance(f"exact solve | policy change {history[-1]['policy_change']:.1e}")
     z = orthogonality_z(J, J_bar, head, _tensors(transitions, held), discount, td_rate)
     history[-1]["orthogonality_z"] = z
     settled = history[-1]["policy_change"] <= s.policy_tol and z <= s.orthogonality_z
-    history[-1]["window"] = window
+    history[-1]["window"], history[-1]["solve_window"] = window, solve_window
+    history[-1]["solve_seconds"] = time.perf_counter() - start - history[-1]["seconds"]
+    history[-1]["seconds"] = time.perf_counter() - start
     if own_bar:
         progress.close()
     return LearnedSolution(J, head, domain, low, high, discount, history, s, "converged" if settled else "not_converged",
@@ -156,43 +174,20 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
 
 
 @torch.no_grad()
-def refit_value(J: ValueNetwork, head, data: tuple, starts: torch.Tensor, window: int, discount: float,
-                chunk: int = 8192) -> float:
-    """Solve the orthogonality conditions E[ξ e] = 0 for J's last layer exactly (LSTD on the learnt features): with
-    J = c + uᵀh(x) (h the last hidden layer, u and c the last layer, output scale and offset folded in) and ξ = (h, 1),
-    the window rates are linear in (u, c), so one least-squares solve over every window of the transitions replaces
-    the Adam iterate's last layer by the fixed point of the data (the semi-gradient steps leave J's curvature and level
-    wandering: lqr1d's J 0.1 off in level after 20000 steps, value rel L2 0.40 at a gain 0.4% off). Returns the rms
-    change of J at the windows' starts."""
-    from hjb.learning.learned import last_hidden
-
+def refit_value(J: ValueNetwork, head, data: tuple, starts: torch.Tensor, window: int, discount: float) -> float:
+    """Solve the orthogonality conditions E[ξ e] = 0 for J's last layer exactly (LSTD on the learnt features, the
+    head's rate held fixed): J = uᵀφ_J with φ_J the whitened last hidden layer and a constant, ξ = φ_J at the windows'
+    starts (the semi-gradient steps leave J's curvature and level wandering: lqr1d's J 0.1 off in level after 20000
+    steps). Returns the rms change of J at the windows' starts."""
     if J.profiled:
         return 0.0
-    x, a, r, x_next, dt = data
-    offsets = torch.arange(window)
-    gram, rhs, before, after = 0.0, 0.0, [], []
-    for begin in range(0, len(starts), chunk):
-        idx = starts[begin:begin + chunk][:, None] + offsets
-        steps = dt[idx]
-        elapsed = torch.cumsum(steps, dim=1) - steps
-        total = steps.sum(dim=1)
-        n, k = idx.shape
-        rates = head.rate(x[idx].reshape(n * k, -1), a[idx].reshape(n * k, -1)).reshape(n, k)
-        running = (torch.exp(-discount * elapsed) * (r[idx] - rates) * steps).sum(dim=1) / total
-        h0 = torch.cat([last_hidden(J.net, x[idx[:, 0]]), torch.ones(n, 1, dtype=x.dtype)], dim=1)
-        h1 = torch.cat([last_hidden(J.net, x_next[idx[:, -1]]), torch.ones(n, 1, dtype=x.dtype)], dim=1)
-        change = (torch.exp(-discount * total)[:, None] * h1 - h0) / total[:, None]
-        gram = gram + h0.T @ change
-        rhs = rhs - h0.T @ running
-        before.append(J(x[idx[:, 0]])[:, 0])
-    solution = torch.linalg.lstsq(gram, rhs[:, None]).solution[:, 0]
-    last, net = J.net.linears[-1], J.net
-    last.weight.copy_((solution[:-1] / net.v_scale).reshape(last.weight.shape))
-    last.bias.fill_(0.0)
-    net.v_offset.fill_(float(solution[-1]))
-    for begin in range(0, len(starts), chunk):
-        after.append(J(x[starts[begin:begin + chunk]])[:, 0])
-    return float(torch.sqrt(torch.mean((torch.cat(after) - torch.cat(before)) ** 2)))
+    x, a = data[0], data[1]
+    before = J(x[starts])[:, 0]
+    value_basis, phi = basis(lambda z: last_hidden(J.net, z), x)
+    empty = torch.zeros(len(x), 0, dtype=x.dtype)
+    value = value_rows(value_basis, phi, data, starts, window, discount)
+    set_value(J, value_basis, evaluate(value, data, starts, window, discount, empty, head.rate(x, a)))
+    return float(torch.sqrt(torch.mean((J(x[starts])[:, 0] - before) ** 2)))
 
 
 def _actor_step(head: AdvantageActor, optimiser: torch.optim.Optimizer, x: torch.Tensor) -> None:

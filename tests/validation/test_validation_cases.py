@@ -29,7 +29,7 @@ def test_suites_hold_every_kind_and_quick_is_part_of_full():
     quick = suites.get_suite("quick")
     assert len(full) == len(suites.get_suite("full"))  # unique names
     assert {case.name for case in quick} <= set(full)
-    assert {case.kind for case in quick} == {"hjb", "fokker_planck", "diffusion", "residual"}
+    assert {case.kind for case in quick} == {"hjb", "fokker_planck", "diffusion", "residual", "qlearn"}
     assert {case.kind for case in full.values()} == {"hjb", "fokker_planck", "diffusion", "residual", "hjb_lqg", "timed",
                                                      "qlearn"}
     assert [case.name for case in full.values() if case.kind == "diffusion"] == ["mixture1d", "mixture2d"]

@@ -1,0 +1,209 @@
+"""Least-squares solutions of the martingale orthogonality conditions on fixed features (LSTD), and policy iteration
+on them for the Gaussian q-function.
+
+With J = uᵀφ_J(x) and, for the current policy π = N(m(x), γ/λ_π) truncated to the action box (γ = 0: a = m(x)),
+q^π(x, a) = −½ Σ_i λ_i [(a_i − c_i)² − s2_i(x)] + Σ_i w_iᵀφ_β(x) [(a_i − c_i) − s1_i(x)] + γ E_π[log π](x)
+(c = clip(m) to the box, s1, s2 the first two moments of a − c under π, so that E_π[q^π − γ log π] = 0, Jia & Zhou 2023, Thm 2), the window
+TD rates are linear in θ = (u, λ, w): the orthogonality conditions E[φ_J(x_start)·e_window] = 0 (J) and
+E[∂q/∂(λ, w)·e_step] = 0 (q) are one linear system. Its solution is policy evaluation from the transitions whatever
+the behaviour policy was; the improvement π' ∝ exp(q^π/γ) is N(c + β/λ, γ/λ), β = wᵀφ_β (the argmax clip(c + β/λ) at
+γ = 0): Newton's step of policy iteration on the features, exact for the LQ family (drift affine in a, reward
+quadratic in a, diffusion free of a)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from hjb.learning.learned import last_hidden
+
+Tensor = torch.Tensor
+BASIS_TOL = 1e-7  # singular values below this fraction of the largest are dropped from a feature basis
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Whitened features φ(x) = [(h(x) − mean)·W, 1] (n, p): the directions of h over the data with singular value
+    above BASIS_TOL of the largest (the learnt features are strongly collinear: lqr1d's 64 keep about 12)."""
+
+    features: Callable[[Tensor], Tensor]
+    mean: Tensor
+    W: Tensor
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return torch.cat([(self.features(x) - self.mean) @ self.W, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
+
+    @property
+    def size(self) -> int:
+        return self.W.shape[1] + 1
+
+    def raw_layer(self, coefficients: Tensor) -> tuple[Tensor, Tensor]:
+        """(weights on h, bias) of the function φ·c (c (p, k)): φ·c = h·(W c_head) + (c_last − mean·W c_head)."""
+        head = self.W @ coefficients[:-1]
+        return head, coefficients[-1] - self.mean @ head
+
+
+def basis(features: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Basis, Tensor]:
+    """The whitened, centred basis of h = features(x) (n, k) on the states x (φ has mean 0 and identity covariance
+    there, but for the constant), and φ(x) (n, p)."""
+    h = features(x)
+    mean = h.mean(dim=0)
+    u, s, vt = torch.linalg.svd(h - mean, full_matrices=False)
+    keep = s > BASIS_TOL * s[0]
+    whitened = Basis(features, mean, vt[keep].T / s[keep] * len(x) ** 0.5)
+    return whitened, torch.cat([u[:, keep] * len(x) ** 0.5, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
+
+
+def window_sums(values: Tensor, starts: Tensor, window: int, dt: Tensor, discount: float) -> tuple[Tensor, Tensor]:
+    """(Σ_j e^{−ρt_j} v_j Δt_j / T (n, ...), T (n,)) over the windows starting at `starts` (n,) of chained rows,
+    t_j the time from the window's start, T its length; v (N, ...) per row. O(N·window) in slices (no gathers and no
+    (n, window, ...) array): every row's window is summed, then the starts are picked."""
+    n = len(dt) - window + 1
+    shape = (-1, *[1] * (values.dim() - 1))
+    total = torch.zeros(n, dtype=dt.dtype)
+    acc = torch.zeros((n, *values.shape[1:]), dtype=values.dtype)
+    for j in range(window):
+        step = dt[j:j + n]
+        acc += (torch.exp(-discount * total) * step).reshape(shape) * values[j:j + n]
+        total += step
+    return acc[starts] / total[starts].reshape(shape), total[starts]
+
+
+@dataclass(frozen=True)
+class ValueRows:
+    """What J = uᵀφ_J contributes to the rates, fixed while q changes: φ_J at the windows' starts and, discounted,
+    at their ends (n, p), the windows' lengths T (n,), and the one-step (e^{−ρΔt}φ_J(x') − φ_J(x))/Δt (N, p)."""
+
+    start: Tensor
+    end: Tensor
+    total: Tensor
+    step: Tensor
+
+    @property
+    def window(self) -> Tensor:
+        """(e^{−ρT}φ_J(x_end) − φ_J(x_start))/T (n, p)."""
+        return self.end - self.start / self.total[:, None]
+
+
+def value_rows(value_basis: Basis, phi: Tensor, data: tuple, starts: Tensor, window: int, discount: float
+               ) -> ValueRows:
+    """ValueRows of the basis (φ = value_basis(x) given) on the transitions (x, a, r, x', Δt) and the windows of
+    `window` rows at `starts`."""
+    x, _, _, x_next, dt = data
+    phi_next = value_basis(x_next)
+    total = window_sums(torch.zeros(len(x), 0, dtype=x.dtype), starts, window, dt, discount)[1]
+    end = torch.exp(-discount * total)[:, None] * phi_next[starts + window - 1] / total[:, None]
+    return ValueRows(phi[starts], end, total, (torch.exp(-discount * dt)[:, None] * phi_next - phi) / dt[:, None])
+
+
+def policy_moments(mean: Tensor, curvature: Tensor, low: Tensor, high: Tensor, temperature: float
+                   ) -> tuple[Tensor, Tensor, Tensor]:
+    """(s1, s2 (n, m), γE_π[log π] (n,)) for π = Π_i N(mean_i, γ/λ_i) truncated to [low, high]: s1 = E[a − c],
+    s2 = E[(a − c)²] about the centre c = clip(mean) (bounded however far the mean lies outside the box); all zero for
+    the greedy policy (γ = 0, a = c)."""
+    centre = torch.clamp(mean, low, high)
+    if temperature == 0:
+        zero = torch.zeros_like(mean)
+        return zero, zero, torch.zeros(len(mean), dtype=mean.dtype)
+    sd = torch.sqrt(temperature / curvature)
+    alpha, beta = (low - mean) / sd, (high - mean) / sd
+    log_mass = _log_mass(alpha, beta)
+    ratio = lambda z: torch.exp(-0.5 * z**2 - 0.5 * math.log(2 * math.pi) - log_mass)  # noqa: E731  φ(z)/mass
+    first = sd * (ratio(alpha) - ratio(beta))  # E[a − mean]
+    second = sd**2 * (1 + alpha * ratio(alpha) - beta * ratio(beta))  # E[(a − mean)²]
+    shift = mean - centre
+    log_norm = torch.log(sd) + 0.5 * math.log(2 * math.pi) + log_mass
+    return (first + shift, second + 2 * shift * first + shift**2,
+            (-0.5 * curvature * second - temperature * log_norm).sum(dim=1))
+
+
+def _log_mass(alpha: Tensor, beta: Tensor) -> Tensor:
+    """log(Φ(β) − Φ(α)) for finite α < β, computed in the tail the interval lies in (a mean far outside the box
+    leaves a mass far below the smallest double)."""
+    upper = alpha > 0  # Φ(β) − Φ(α) = Φ(−α) − Φ(−β)
+    lo, hi = torch.where(upper, -beta, alpha), torch.where(upper, -alpha, beta)
+    log_hi = torch.special.log_ndtr(hi)
+    return log_hi + torch.log1p(-torch.exp(torch.special.log_ndtr(lo) - log_hi))
+
+
+def q_columns(deviation: Tensor, phi: Tensor, s1: Tensor, s2: Tensor) -> Tensor:
+    """∂q^π/∂(λ, w) (N, m + m·p): −½[(a_i − m_i)² − s2_i] per i, then φ_β[(a_i − m_i) − s1_i] per i (deviation a − m
+    (N, m), φ_β (N, p))."""
+    linear = (phi[:, None, :] * (deviation - s1)[:, :, None]).flatten(1)
+    return torch.cat([-0.5 * (deviation**2 - s2), linear], dim=1)
+
+
+@torch.no_grad()
+def evaluate(value: ValueRows, data: tuple, starts: Tensor, window: int, discount: float, columns: Tensor,
+             offset: Tensor) -> Tensor:
+    """θ = (u, θ_q) solving E[φ_J(x_start) e_window] = 0 and E[columns·e_step] = 0, where J = uᵀφ_J and the rate is
+    q = columns·θ_q + offset (N,); columns (N, k) may have k = 0 (q known: refit J alone)."""
+    r, dt = data[2], data[4]
+    reward = r - offset
+    sums = window_sums(torch.cat([reward[:, None], columns], dim=1), starts, window, dt, discount)[0]
+    rows = [value.start.T @ torch.cat([value.window, -sums[:, 1:]], dim=1) / len(starts)]
+    rhs = [-value.start.T @ sums[:, 0] / len(starts)]
+    if columns.shape[1]:
+        rows.append(columns.T @ torch.cat([value.step, -columns], dim=1) / len(r))
+        rhs.append(-columns.T @ reward / len(r))
+    return torch.linalg.lstsq(torch.cat(rows), torch.cat(rhs)[:, None]).solution[:, 0]
+
+
+@torch.no_grad()
+def set_last_layer(linear: torch.nn.Linear, weights: Tensor, bias: Tensor) -> None:
+    """linear's output = h·weights + bias (weights (k, m), bias (m,))."""
+    linear.weight.copy_(weights.T.reshape(linear.weight.shape))
+    linear.bias.copy_(bias.reshape(linear.bias.shape))
+
+
+@torch.no_grad()
+def set_value(J, value_basis: Basis, u: Tensor) -> None:
+    """J(x) = uᵀφ_J(x) in J's last layer and offset (J unprofiled; its output scale folded in)."""
+    weights, bias = value_basis.raw_layer(u[:, None])
+    set_last_layer(J.net.linears[-1], weights / J.net.v_scale, torch.zeros(1, dtype=u.dtype))
+    J.net.v_offset.fill_(float(bias[0]))
+
+
+@torch.no_grad()
+def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: float, probe: Tensor,
+                  iterations: int, tol: float) -> list[dict]:
+    """Alternate evaluation (`evaluate`: J and q^π of the current policy on J's and the actor's learnt features) and
+    improvement (π' ∝ exp(q^π/γ): mean m + β/λ fitted on the actor's features, λ_π' = λ) until the policy's mean
+    moves by at most tol (relative, on the probe states) or `iterations` pass; the result is written into J's last
+    layer and the head (the actor's last layer and λ). Stops, keeping the last policy, if a curvature λ_i ≤ 0 (the
+    data show no maximum in a). Returns one record per iteration: policy_change and curvature."""
+    x, a = data[0], data[1]
+    value_basis, phi_value = basis(lambda z: last_hidden(J.net, z), x)
+    value = value_rows(value_basis, phi_value, data, starts, window, discount)
+    actor_basis, phi = basis(lambda z: last_hidden(head.net, z), x)
+    phi_probe = actor_basis(probe)
+    # β ≈ ∂_a(r + L^a J) at the centre involves ∇J: the actor's features alone left the double integrator's
+    # iteration unstable (λ < 0 by the third round); with J's features beside them it settled
+    phi_beta = basis(lambda z: torch.cat([last_hidden(head.net, z), last_hidden(J.net, z)], dim=1), x)[1]
+    coefficients = torch.linalg.lstsq(phi, head.mean(x)).solution  # (p, m): the current mean on the basis
+    curvature, low, high, gamma = head.curvature().detach(), head.low, head.high, head.temperature
+    records, before = [], phi_probe @ coefficients
+    for _ in range(iterations):
+        mean = phi @ coefficients
+        centre = torch.clamp(mean, low, high)
+        s1, s2, entropy = policy_moments(mean, curvature, low, high, gamma)
+        theta = evaluate(value, data, starts, window, discount, q_columns(a - centre, phi_beta, s1, s2), entropy)
+        u, lam = theta[:value_basis.size], theta[value_basis.size:value_basis.size + len(curvature)]
+        if not torch.all(lam > 0):
+            records.append({"policy_change": float("inf"), "curvature": lam.tolist()})
+            break
+        w = theta[value_basis.size + len(curvature):].reshape(len(curvature), -1).T  # (p, m)
+        coefficients = torch.linalg.lstsq(phi, centre + (phi_beta @ w) / lam).solution
+        curvature = lam
+        set_value(J, value_basis, u)
+        after = phi_probe @ coefficients
+        change = float(torch.linalg.norm(after - before) / max(float(torch.linalg.norm(after)), 1e-12))
+        records.append({"policy_change": change, "curvature": lam.tolist()})
+        before = after
+        if change <= tol:
+            break
+    head.set_mean_layer(*actor_basis.raw_layer(coefficients))
+    head.set_curvature(curvature)
+    return records

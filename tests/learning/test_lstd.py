@@ -1,0 +1,71 @@
+"""The exact solve of the orthogonality conditions (hjb.learning.lstd) against independent references: the truncated
+normal's moments by quadrature, and on noise-free Euler transitions of a 1-D LQR, whose Bellman fixed point is the
+discrete-time Riccati solution of the sampled chain (x' = (1 + AΔt)x + BΔt·a, reward r·Δt, discount e^{−ρΔt})."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import quad
+
+from hjb.geometry import Box
+from hjb.learning.adapters import ProblemEnvironment
+from hjb.learning.learner import learn
+from hjb.learning.lstd import policy_moments
+from hjb.learning.transitions import collect_transitions
+from hjb.pdes import StochasticLQR
+from hjb.settings import QLearningSettings
+
+A, B, Q, R, RHO, DT = -0.5, 1.0, 1.0, 0.5, 0.2, 0.05
+
+
+@pytest.mark.parametrize("mean, low, high", [(0.3, -1.0, 2.0), (2.5, -1.0, 2.0), (-4.0, -1.0, 2.0), (40.0, -1.0, 2.0),
+                                             (-8.0, -1.0, 2.0)])
+def test_policy_moments_match_quadrature(mean, low, high):
+    """s1 = E[a − c], s2 = E[(a − c)²] (c = clip(μ)) and γE[log π] of N(μ, γ/λ) truncated to [low, high], against
+    quad."""
+    gamma, lam = 0.3, 0.8
+    sd = math.sqrt(gamma / lam)
+    centre = min(max(mean, low), high)
+    density = lambda a: math.exp(-0.5 * (((a - mean) / sd) ** 2 - ((centre - mean) / sd) ** 2))  # noqa: E731  ∝ π
+    mass = quad(density, low, high)[0]
+    moment = lambda f: quad(lambda a: f(a) * density(a) / mass, low, high)[0]  # noqa: E731
+    t = lambda v: torch.tensor([[v]], dtype=torch.float64)  # noqa: E731
+    s1, s2, entropy = policy_moments(t(mean), torch.tensor([lam], dtype=torch.float64), t(low)[0], t(high)[0], gamma)
+    assert float(s1) == pytest.approx(moment(lambda a: a - centre), abs=1e-9)
+    assert float(s2) == pytest.approx(moment(lambda a: (a - centre) ** 2), abs=1e-9)
+    log_density = lambda a: -0.5 * (((a - mean) / sd) ** 2 - ((centre - mean) / sd) ** 2) - math.log(mass)  # noqa: E731
+    assert float(entropy) == pytest.approx(gamma * moment(log_density), abs=1e-9)
+
+
+def _discrete_riccati() -> tuple[float, float]:
+    """(K_Δt, λ_Δt): the Euler chain's optimal gain and the a-curvature R + e^{−ρΔt}pB²Δt of its q, from the scalar
+    discounted Riccati equation p = QΔt + δÃ²p − (δÃB̃p)²/(RΔt + δB̃²p), iterated to its fixed point."""
+    delta, a_t, b_t, p = math.exp(-RHO * DT), 1 + A * DT, B * DT, 1.0
+    for _ in range(100_000):
+        p = Q * DT + delta * a_t**2 * p - (delta * a_t * b_t * p) ** 2 / (R * DT + delta * b_t**2 * p)
+    return delta * b_t * p * a_t / (R * DT + delta * b_t**2 * p), R + delta * p * B**2 * DT
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.05])
+def test_noise_free_transitions_give_the_discrete_time_optimum(temperature):
+    """With D = 0 the TD rates carry no noise: the learner's fixed point is the sampled chain's Bellman fixed point,
+    so its gain is K_Δt and its policy variance γ/λ_Δt (the continuous-time K* = 0.936 is 4% away: the test sees the
+    discretisation, a wrong solve, and a wrong improvement step)."""
+    problem = StochasticLQR(A=[[A]], B=[[B]], Q=[[Q]], R=[[R]], D=[[0.0]], discount=RHO, domain=Box(-2.0, 2.0),
+                            action_bounds=([-4.0], [4.0]))
+    env = ProblemEnvironment(problem, dt=DT)
+    settings = QLearningSettings(transitions=20_000, episode_steps=20, steps=200, window=5, solve_window=10,
+                                 batch=256, temperature=temperature)
+    rows = collect_transitions(env, settings.transitions, np.random.default_rng(0), settings.episode_steps)
+    learned = learn(rows, env.domain, env.action_low, env.action_high, env.discount, settings, progress=False)
+    x = np.linspace(-1.0, 1.0, 41)[:, None]
+    gain = -np.polyfit(x[:, 0], learned.policy(x)[:, 0], 1)[0]
+    K_dt, curvature = _discrete_riccati()
+    assert abs(gain / K_dt - 1) < 1e-4
+    assert abs(float(learned.head.curvature().detach()[0]) / curvature - 1) < 1e-4
+    if temperature:
+        assert abs(float(learned.policy_variance()[0]) / (temperature / curvature) - 1) < 1e-4
+    assert learned.history[-1]["fixed_point"][-1]["policy_change"] <= settings.policy_tol
