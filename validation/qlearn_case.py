@@ -32,10 +32,10 @@ GRID_POINTS = 41  # per axis of the gain and value regions
 # Adam steps × batch × (window + LEARN_OVERHEAD) × width × depth per second of one core, from qlearn_lqr1d (batch
 # 2048, a 64 × 3 J) on one contended core of the 2-core machine: 20000 steps at window 10 took 1194 s, 400 steps at
 # window 1 10.5 s; the exact solve's transitions × solve_window per second, from qlearn_lqr1d (10⁶ transitions,
-# windows of 50: ≈ 40 s).
+# windows of 50: 70–85 s on a loaded core).
 LEARN_RATE = 1.05e8
 LEARN_OVERHEAD = 6
-SOLVE_RATE = 1.25e6
+SOLVE_RATE = 6.25e5
 
 
 def fitted_gain(x: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,6 +174,7 @@ class QLearnCase:
         measured = self.measure(learned, problem)
         metrics = {key: measured[key] for key in METRICS}
         return {**head, **measured, "learn_seconds": learned.history[-1]["seconds"], "seconds": seconds,
+                "value_se": learned.history[-1].get("value_se"),
                 "status": learned.status, "error": None, "passed": passed(metrics, self.tolerances),
                 "history": learned.history, **self._model_based(seed, progress),
                 "arrays": self._arrays(learned, problem)}

@@ -151,9 +151,12 @@ def _learn(args) -> int:
     solution, last = run.solution, run.history[-1] if run.history else {}
     s = solution.settings
     print(f"learned {run.problem.name} model-free (method {solution.method}, {solution.transitions} transitions): "
-          f"policy change {last.get('policy_change', float('nan')):.3g} over the last checkpoint, held-out TD rates "
+          f"policy change {last.get('policy_change', float('nan')):.3g} over the last round, held-out TD rates "
           f"{last.get('orthogonality_z', float('nan')):.3g} se from orthogonal (converged needs ≤ policy_tol "
           f"{s.policy_tol:g} and ≤ orthogonality_z {s.orthogonality_z:g}), status {solution.status}")
+    if "value_se" in last:
+        print(f"J's standard error (jackknife over blocks of transitions, rms on the domain): {last['value_se']:.2g}, "
+              f"against rms |J| {last['value_rms']:.3g}")
     print(f"run directory: {run_dir}")
     return 0 if solution.status == "converged" else 1
 

@@ -156,7 +156,8 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
     if head.kind == "q" and not J.profiled:
         history[-1]["fixed_point"] = q_fixed_point(J, head, data, solve_starts, solve_window, discount, probe,
                                                    s.fixed_point_iterations, s.policy_tol)
-        history[-1]["policy_change"] = history[-1]["fixed_point"][-1]["policy_change"]
+        last = history[-1]["fixed_point"][-1]
+        history[-1].update({key: last[key] for key in ("policy_change", "value_se", "value_rms") if key in last})
     else:
         history[-1]["value_refit"] = refit_value(J, head, data, solve_starts, solve_window, discount)
     if own_bar:

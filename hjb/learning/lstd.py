@@ -21,6 +21,7 @@ from hjb.learning.learned import last_hidden
 
 Tensor = torch.Tensor
 BASIS_TOL = 1e-7  # singular values below this fraction of the largest are dropped from a feature basis
+JACKKNIFE_BLOCKS = 10  # blocks of rows left out in turn for J's standard error
 
 
 @dataclass(frozen=True)
@@ -137,18 +138,35 @@ def q_columns(deviation: Tensor, phi: Tensor, s1: Tensor, s2: Tensor) -> Tensor:
 
 @torch.no_grad()
 def evaluate(value: ValueRows, data: tuple, starts: Tensor, window: int, discount: float, columns: Tensor,
-             offset: Tensor) -> Tensor:
+             offset: Tensor, groups: int = 0) -> Tensor | tuple[Tensor, Tensor]:
     """θ = (u, θ_q) solving E[φ_J(x_start) e_window] = 0 and E[columns·e_step] = 0, where J = uᵀφ_J and the rate is
-    q = columns·θ_q + offset (N,); columns (N, k) may have k = 0 (q known: refit J alone)."""
+    q = columns·θ_q + offset (N,); columns (N, k) may have k = 0 (q known: refit J alone). With groups = G > 1, also
+    the G leave-one-block-out solutions (G, len θ) for a jackknife, the rows cut into G contiguous blocks."""
     r, dt = data[2], data[4]
     reward = r - offset
     sums = window_sums(torch.cat([reward[:, None], columns], dim=1), starts, window, dt, discount)[0]
-    rows = [value.start.T @ torch.cat([value.window, -sums[:, 1:]], dim=1) / len(starts)]
-    rhs = [-value.start.T @ sums[:, 0] / len(starts)]
-    if columns.shape[1]:
-        rows.append(columns.T @ torch.cat([value.step, -columns], dim=1) / len(r))
-        rhs.append(-columns.T @ reward / len(r))
-    return torch.linalg.lstsq(torch.cat(rows), torch.cat(rhs)[:, None]).solution[:, 0]
+    window_lhs, window_rhs = torch.cat([value.window, -sums[:, 1:]], dim=1), -sums[:, 0]
+    step_lhs = torch.cat([value.step, -columns], dim=1)
+    blocks = max(groups, 1)
+    cut_windows = torch.searchsorted(starts, torch.arange(blocks + 1) * len(r) // blocks)
+    cut_rows = torch.arange(blocks + 1) * len(r) // blocks
+    lhs, rhs = [], []
+    for g in range(blocks):
+        w, n = slice(int(cut_windows[g]), int(cut_windows[g + 1])), slice(int(cut_rows[g]), int(cut_rows[g + 1]))
+        lhs.append(torch.cat([value.start[w].T @ window_lhs[w] / len(starts), columns[n].T @ step_lhs[n] / len(r)]))
+        rhs.append(torch.cat([value.start[w].T @ window_rhs[w] / len(starts), -columns[n].T @ reward[n] / len(r)]))
+    lhs, rhs = torch.stack(lhs), torch.stack(rhs)
+    solve = lambda A, b: torch.linalg.lstsq(A, b[:, None]).solution[:, 0]  # noqa: E731
+    theta = solve(lhs.sum(0), rhs.sum(0))
+    if groups <= 1:
+        return theta
+    return theta, torch.stack([solve(lhs.sum(0) - lhs[g], rhs.sum(0) - rhs[g]) for g in range(blocks)])
+
+
+def jackknife_se(values: Tensor) -> Tensor:
+    """The jackknife standard error (...,) of leave-one-out estimates values (G, ...): √((G−1)/G Σ (v_g − v̄)²)."""
+    G = len(values)
+    return torch.sqrt((G - 1) / G * ((values - values.mean(dim=0)) ** 2).sum(dim=0))
 
 
 @torch.no_grad()
@@ -189,7 +207,8 @@ def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: f
         mean = phi @ coefficients
         centre = torch.clamp(mean, low, high)
         s1, s2, entropy = policy_moments(mean, curvature, low, high, gamma)
-        theta = evaluate(value, data, starts, window, discount, q_columns(a - centre, phi_beta, s1, s2), entropy)
+        theta, leave_out = evaluate(value, data, starts, window, discount, q_columns(a - centre, phi_beta, s1, s2),
+                                    entropy, JACKKNIFE_BLOCKS)
         u, lam = theta[:value_basis.size], theta[value_basis.size:value_basis.size + len(curvature)]
         if not torch.all(lam > 0):
             records.append({"policy_change": float("inf"), "curvature": lam.tolist()})
@@ -200,7 +219,11 @@ def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: f
         set_value(J, value_basis, u)
         after = phi_probe @ coefficients
         change = float(torch.linalg.norm(after - before) / max(float(torch.linalg.norm(after)), 1e-12))
-        records.append({"policy_change": change, "curvature": lam.tolist()})
+        value_probe = value_basis(probe)
+        se = jackknife_se(leave_out[:, :value_basis.size] @ value_probe.T)  # (probe,)
+        records.append({"policy_change": change, "curvature": lam.tolist(),
+                        "value_se": float(torch.sqrt(torch.mean(se**2))),
+                        "value_rms": float(torch.sqrt(torch.mean((value_probe @ u) ** 2)))})
         before = after
         if change <= tol:
             break

@@ -69,3 +69,24 @@ def test_noise_free_transitions_give_the_discrete_time_optimum(temperature):
     if temperature:
         assert abs(float(learned.policy_variance()[0]) / (temperature / curvature) - 1) < 1e-4
     assert learned.history[-1]["fixed_point"][-1]["policy_change"] <= settings.policy_tol
+
+
+def test_jackknife_of_block_means_is_the_standard_error_of_the_mean():
+    """For the mean of G equal blocks, the jackknife SE equals s/√G, s the blocks' sample standard deviation."""
+    from hjb.learning.lstd import jackknife_se
+
+    blocks = torch.as_tensor(np.random.default_rng(4).normal(size=10), dtype=torch.float64)
+    leave_out = (blocks.sum() - blocks) / 9
+    assert float(jackknife_se(leave_out)) == pytest.approx(float(blocks.std() / math.sqrt(10)), rel=1e-12)
+
+
+def test_the_value_standard_error_is_reported_and_zero_without_noise():
+    """Noise-free transitions: every block gives the same J (SE ≈ 0 relative to J); with D = 0.3 it is positive."""
+    settings = QLearningSettings(transitions=20_000, episode_steps=20, steps=200, window=5, solve_window=10, batch=256)
+    for noise, check in ((0.0, lambda r: r["value_se"] < 1e-6 * r["value_rms"]), (0.3, lambda r: r["value_se"] > 1e-4)):
+        problem = StochasticLQR(A=[[A]], B=[[B]], Q=[[Q]], R=[[R]], D=[[noise]], discount=RHO, domain=Box(-2.0, 2.0),
+                                action_bounds=([-4.0], [4.0]))
+        env = ProblemEnvironment(problem, dt=DT)
+        rows = collect_transitions(env, settings.transitions, np.random.default_rng(0), settings.episode_steps)
+        learned = learn(rows, env.domain, env.action_low, env.action_high, env.discount, settings, progress=False)
+        assert check(learned.history[-1]["fixed_point"][-1])
