@@ -26,11 +26,13 @@ class ProblemEnvironment(Environment):
     dt, and r = r(x, a) the problem's reward rate at the start state; discount ρ, domain and names the problem's;
     bounds the problem's action bounds unless given (they must be finite: the learners explore on them); reset(n,
     rng) -> (n, d) the given one, else the problem's initial law, else uniform on the domain (in log x on a log
-    box). A problem with boundary "exit" or "reflect" is refused: the adapter neither stops nor reflects paths."""
+    box). A problem with boundary "exit" or "reflect" is refused: the adapter neither stops nor reflects paths.
+    dt defaults to 0.002: the learners find the sampled chain's optimum, O(dt) from the continuous one (the seed
+    LQR's gain 2.7% off at dt = 0.01, 0.5% at 0.002)."""
 
     kind = "ProblemEnvironment"
 
-    def __init__(self, problem: ControlProblem, dt: float = 0.01, action_low: Sequence[float] | None = None,
+    def __init__(self, problem: ControlProblem, dt: float = 0.002, action_low: Sequence[float] | None = None,
                  action_high: Sequence[float] | None = None, reset: Reset | None = None, name: str | None = None):
         if not isinstance(problem, ControlProblem):
             raise ProblemError(f"ProblemEnvironment needs an hjb ControlProblem; got {type(problem).__name__}")
