@@ -153,7 +153,7 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
                              f"policy change {change:.1e}")
             if on_checkpoint is not None:
                 on_checkpoint(step + 1, J, head)
-    if head.kind == "q" and not J.profiled:
+    if head.kind == "q":
         history[-1]["fixed_point"] = q_fixed_point(J, head, data, solve_starts, solve_window, discount, probe,
                                                    s.fixed_point_iterations, s.policy_tol)
         last = history[-1]["fixed_point"][-1]
