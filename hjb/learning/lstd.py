@@ -94,7 +94,8 @@ def value_rows(value_basis: Basis, phi: Tensor, data: tuple, starts: Tensor, win
     `window` rows at `starts`."""
     x, _, _, x_next, dt = data
     phi_next = value_basis(x_next)
-    total = window_sums(torch.zeros(len(x), 0, dtype=x.dtype), starts, window, dt, discount)[1]
+    elapsed = torch.cat([torch.zeros(1, dtype=dt.dtype), torch.cumsum(dt, dim=0)])
+    total = elapsed[starts + window] - elapsed[starts]  # each window's length T
     end = torch.exp(-discount * total)[:, None] * phi_next[starts + window - 1] / total[:, None]
     return ValueRows(phi[starts], end, total, (torch.exp(-discount * dt)[:, None] * phi_next - phi) / dt[:, None])
 
@@ -196,7 +197,7 @@ def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: f
     value_basis, phi_value = basis(lambda z: last_hidden(J.net, z), x)
     value = value_rows(value_basis, phi_value, data, starts, window, discount)
     actor_basis, phi = basis(lambda z: last_hidden(head.net, z), x)
-    phi_probe = actor_basis(probe)
+    phi_probe, value_probe = actor_basis(probe), value_basis(probe)
     # β ≈ ∂_a(r + L^a J) at the centre involves ∇J: the actor's features alone left the double integrator's
     # iteration unstable (λ < 0 by the third round); with J's features beside them it settled
     phi_beta = basis(lambda z: torch.cat([last_hidden(head.net, z), last_hidden(J.net, z)], dim=1), x)[1]
@@ -219,7 +220,6 @@ def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: f
         set_value(J, value_basis, u)
         after = phi_probe @ coefficients
         change = float(torch.linalg.norm(after - before) / max(float(torch.linalg.norm(after)), 1e-12))
-        value_probe = value_basis(probe)
         se = jackknife_se(leave_out[:, :value_basis.size] @ value_probe.T)  # (probe,)
         records.append({"policy_change": change, "curvature": lam.tolist(),
                         "value_se": float(torch.sqrt(torch.mean(se**2))),
