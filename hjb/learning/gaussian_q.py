@@ -34,7 +34,9 @@ class GaussianQ:
         middle, half = (self.low + self.high) / 2, (self.high - self.low) / 2
         # μ = middle + (half/10)·y: Adam moves y by about the learning rate per step, μ by a tenth of that times the
         # half-range (with the full half-range, lqr1d's μ wandered and held J at the flat start: gain −100% after 3000 steps)
-        self.net.apply_output_transform(lambda x, y: middle + MEAN_SCALE * half * y)
+        # μ also has a linear term x·S beside the network (S (d, m), zero until the exact solve sets it)
+        self.net.register_buffer("mean_linear", torch.zeros(state_dim, m, dtype=torch.float64))
+        self.net.apply_output_transform(lambda x, y: middle + MEAN_SCALE * half * y + x @ self.net.mean_linear)
         self.log_curvature = torch.nn.Parameter(torch.full((m,), math.log(curvature), dtype=torch.float64))
 
     def parameters(self) -> list:
@@ -49,12 +51,14 @@ class GaussianQ:
         return torch.exp(self.log_curvature)
 
     @torch.no_grad()
-    def set_mean_layer(self, weights: Tensor, bias: Tensor) -> None:
-        """μ(x) = h(x)·weights + bias, h the actor's last hidden layer (weights (width, m), bias (m,))."""
+    def set_mean_layer(self, weights: Tensor, bias: Tensor, linear: Tensor | None = None) -> None:
+        """μ(x) = h(x)·weights + bias + x·linear, h the actor's last hidden layer (weights (width, m), bias (m,),
+        linear (d, m); None: 0)."""
         scale = MEAN_SCALE * (self.high - self.low) / 2
         last = self.net.linears[-1]
         last.weight.copy_((weights / scale).T)
         last.bias.copy_((bias - (self.low + self.high) / 2) / scale)
+        self.net.mean_linear.copy_(torch.zeros_like(self.net.mean_linear) if linear is None else linear)
 
     @torch.no_grad()
     def set_curvature(self, curvature: Tensor) -> None:
@@ -114,6 +118,8 @@ class GaussianQ:
         return {"net": self.net.state_dict(), "log_curvature": self.log_curvature.detach().clone()}
 
     def load_state(self, state: dict) -> None:
-        self.net.load_state_dict(state["net"])
+        net = dict(state["net"])
+        net.setdefault("mean_linear", torch.zeros_like(self.net.mean_linear))  # a run saved before the linear term
+        self.net.load_state_dict(net)
         with torch.no_grad():
             self.log_curvature.copy_(state["log_curvature"])

@@ -16,9 +16,10 @@ import torch
 from hjb.errors import ProblemError, TrainingDivergedError
 from hjb.geometry.box import Box
 from hjb.learning.advantage import AdvantageActor
+from hjb.learning.features import set_value, value_features
 from hjb.learning.gaussian_q import GaussianQ
-from hjb.learning.learned import LearnedSolution, last_hidden, orthogonality_z
-from hjb.learning.lstd import basis, evaluate, q_fixed_point, set_value, value_rows
+from hjb.learning.learned import LearnedSolution, orthogonality_z
+from hjb.learning.lstd import basis, evaluate, q_fixed_point, value_rows
 from hjb.learning.transitions import Transitions
 from hjb.nn.value_network import ValueNetwork
 from hjb.progress import Progress
@@ -157,14 +158,17 @@ def learn(transitions: Transitions, domain: Box, action_low: np.ndarray, action_
         history[-1]["fixed_point"] = q_fixed_point(J, head, data, solve_starts, solve_window, discount, probe,
                                                    s.fixed_point_iterations, s.policy_tol)
         last = history[-1]["fixed_point"][-1]
-        history[-1].update({key: last[key] for key in ("policy_change", "value_se", "value_rms") if key in last})
+        history[-1].update({key: last[key] for key in ("discount", "policy_change", "value_se", "value_rms")
+                            if key in last})
     else:
         history[-1]["value_refit"] = refit_value(J, head, data, solve_starts, solve_window, discount)
     if own_bar:
         progress.advance(f"exact solve | policy change {history[-1]['policy_change']:.1e}")
     z = orthogonality_z(J, J_bar, head, _tensors(transitions, held), discount, td_rate)
     history[-1]["orthogonality_z"] = z
-    settled = history[-1]["policy_change"] <= s.policy_tol and z <= s.orthogonality_z
+    # the fixed point settles only at ρ itself, not while its discount still anneals
+    settled = (history[-1]["policy_change"] <= s.policy_tol and z <= s.orthogonality_z
+               and history[-1].get("discount", discount) == discount)
     history[-1]["window"], history[-1]["solve_window"] = window, solve_window
     history[-1]["solve_seconds"] = time.perf_counter() - start - history[-1]["seconds"]
     history[-1]["seconds"] = time.perf_counter() - start
@@ -184,10 +188,10 @@ def refit_value(J: ValueNetwork, head, data: tuple, starts: torch.Tensor, window
         return 0.0
     x, a = data[0], data[1]
     before = J(x[starts])[:, 0]
-    value_basis, phi = basis(lambda z: last_hidden(J.net, z), x)
+    value_basis, phi = basis(value_features(J), x)
     empty = torch.zeros(len(x), 0, dtype=x.dtype)
     value = value_rows(value_basis, phi, data, starts, window, discount)
-    set_value(J, value_basis, evaluate(value, data, starts, window, discount, empty, head.rate(x, a)))
+    set_value(J, *value_basis.raw_layer(evaluate(value, data, starts, window, discount, empty, head.rate(x, a))[:, None]))
     return float(torch.sqrt(torch.mean((J(x[starts])[:, 0] - before) ** 2)))
 
 

@@ -17,11 +17,14 @@ from dataclasses import dataclass
 
 import torch
 
-from hjb.learning.learned import last_hidden
+from hjb.learning.features import actor_features, set_policy_mean, set_value, value_features
 
 Tensor = torch.Tensor
 BASIS_TOL = 1e-7  # singular values below this fraction of the largest are dropped from a feature basis
 JACKKNIFE_BLOCKS = 10  # blocks of rows left out in turn for J's standard error
+ANNEAL = 4.0  # the factor by which policy iteration's discount rate falls per round, from 1/(window length) to ρ
+CENTRE_TOL = 1e-6  # c's part outside β's basis joins it when above this fraction of c's size
+SPREAD = 4.0  # an improved mean is clipped this many policy standard deviations outside the action box
 
 
 @dataclass(frozen=True)
@@ -88,16 +91,25 @@ class ValueRows:
         return self.end - self.start / self.total[:, None]
 
 
-def value_rows(value_basis: Basis, phi: Tensor, data: tuple, starts: Tensor, window: int, discount: float
-               ) -> ValueRows:
-    """ValueRows of the basis (φ = value_basis(x) given) on the transitions (x, a, r, x', Δt) and the windows of
-    `window` rows at `starts`."""
-    x, _, _, x_next, dt = data
-    phi_next = value_basis(x_next)
+def value_rows(value_basis: Basis, phi: Tensor, data: tuple, starts: Tensor, window: int, discount: float,
+               phi_next: Tensor | None = None) -> ValueRows:
+    """ValueRows of the basis (φ = value_basis(x) given, φ(x') too if phi_next is) on the transitions (x, a, r, x', Δt)
+    and the windows of `window` rows at `starts`."""
+    dt = data[4]
+    phi_next = value_basis(data[3]) if phi_next is None else phi_next
     elapsed = torch.cat([torch.zeros(1, dtype=dt.dtype), torch.cumsum(dt, dim=0)])
     total = elapsed[starts + window] - elapsed[starts]  # each window's length T
     end = torch.exp(-discount * total)[:, None] * phi_next[starts + window - 1] / total[:, None]
     return ValueRows(phi[starts], end, total, (torch.exp(-discount * dt)[:, None] * phi_next - phi) / dt[:, None])
+
+
+def discounts(start: float, discount: float, rounds: int) -> list[float]:
+    """The discount rates of `rounds` policy-iteration rounds: start, start/ANNEAL, … down to ρ, then ρ (annealing,
+    Perdomo et al. 2021): a policy optimal at a larger rate keeps the state near the data at the next, smaller one."""
+    rates = [max(start, discount)]
+    while len(rates) < rounds:
+        rates.append(max(rates[-1] / ANNEAL, discount))
+    return rates
 
 
 def policy_moments(mean: Tensor, curvature: Tensor, low: Tensor, high: Tensor, temperature: float
@@ -171,62 +183,76 @@ def jackknife_se(values: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def set_last_layer(linear: torch.nn.Linear, weights: Tensor, bias: Tensor) -> None:
-    """linear's output = h·weights + bias (weights (k, m), bias (m,))."""
-    linear.weight.copy_(weights.T.reshape(linear.weight.shape))
-    linear.bias.copy_(bias.reshape(linear.bias.shape))
-
-
-@torch.no_grad()
-def set_value(J, value_basis: Basis, u: Tensor) -> None:
-    """J(x) = uᵀφ_J(x) in J's last layer and offset (J unprofiled; its output scale folded in)."""
-    weights, bias = value_basis.raw_layer(u[:, None])
-    set_last_layer(J.net.linears[-1], weights / J.net.v_scale, torch.zeros(1, dtype=u.dtype))
-    J.net.v_offset.fill_(float(bias[0]))
-
-
-@torch.no_grad()
 def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: float, probe: Tensor,
                   iterations: int, tol: float) -> list[dict]:
     """Alternate evaluation (`evaluate`: J and q^π of the current policy on J's and the actor's learnt features) and
-    improvement (π' ∝ exp(q^π/γ): mean m + β/λ fitted on the actor's features, λ_π' = λ) until the policy's mean
-    moves by at most tol (relative, on the probe states) or `iterations` pass; the result is written into J's last
-    layer and the head (the actor's last layer and λ). Stops, keeping the last policy, if a curvature λ_i ≤ 0 (the
-    data show no maximum in a). Returns one record per iteration: policy_change and curvature."""
+    improvement (π' ∝ exp(q^π/γ): mean m + β/λ fitted on the actor's features, λ_π' = λ) until, at the discount ρ,
+    the policy's mean moves by at most tol (relative, on the probe states) or `iterations` pass. The first rounds
+    anneal the discount from 1/T (T the window's length: the value then depends on the next window only, which the data
+    hold) down to ρ (`discounts`): evaluated at ρ straight away, a policy that lets the state drift far (the double
+    integrator's first, near-zero one) has a value the data do not determine. The result is written into J's last
+    layer and the head (the actor's last layer and λ). Stops, keeping the last policy, if a curvature λ_i ≤ 0 (the data
+    show no maximum in a). Returns one record per round: discount, policy_change and curvature."""
     x, a = data[0], data[1]
-    value_basis, phi_value = basis(lambda z: last_hidden(J.net, z), x)
-    value = value_rows(value_basis, phi_value, data, starts, window, discount)
-    actor_basis, phi = basis(lambda z: last_hidden(head.net, z), x)
+    value_basis, phi_value = basis(value_features(J), x)
+    phi_next = value_basis(data[3])
+    actor_basis, phi = basis(actor_features(head), x)
     phi_probe, value_probe = actor_basis(probe), value_basis(probe)
     # β ≈ ∂_a(r + L^a J) at the centre involves ∇J: the actor's features alone left the double integrator's
     # iteration unstable (λ < 0 by the third round); with J's features beside them it settled
-    phi_beta = basis(lambda z: torch.cat([last_hidden(head.net, z), last_hidden(J.net, z)], dim=1), x)[1]
-    coefficients = torch.linalg.lstsq(phi, head.mean(x)).solution  # (p, m): the current mean on the basis
+    phi_beta = basis(lambda z: torch.cat([actor_features(head)(z), value_features(J)(z)], dim=1), x)[1]
     curvature, low, high, gamma = head.curvature().detach(), head.low, head.high, head.temperature
-    records, before = [], phi_probe @ coefficients
-    for _ in range(iterations):
+    # the first policy is the middle action, whose state moves as the uncontrolled one; the actor Adam left behind
+    # may push the state away faster than 1/(2T) (the noise-free double integrator's did: λ < 0 at once)
+    coefficients = torch.linalg.lstsq(phi, ((low + high) / 2).expand(len(x), -1)).solution  # (p, m)
+    records, before, rows = [], phi_probe @ coefficients, {}
+    first_window = float(data[4][int(starts[0]):int(starts[0]) + window].sum())
+    for rate in discounts(1.0 / first_window, discount, iterations):
+        if rate not in rows:
+            rows = {rate: value_rows(value_basis, phi_value, data, starts, window, rate, phi_next)}
         mean = phi @ coefficients
         centre = torch.clamp(mean, low, high)
         s1, s2, entropy = policy_moments(mean, curvature, low, high, gamma)
-        theta, leave_out = evaluate(value, data, starts, window, discount, q_columns(a - centre, phi_beta, s1, s2),
+        beta_basis = with_centre(phi_beta, centre)
+        theta, leave_out = evaluate(rows[rate], data, starts, window, rate, q_columns(a - centre, beta_basis, s1, s2),
                                     entropy, JACKKNIFE_BLOCKS)
         u, lam = theta[:value_basis.size], theta[value_basis.size:value_basis.size + len(curvature)]
         if not torch.all(lam > 0):
-            records.append({"policy_change": float("inf"), "curvature": lam.tolist()})
+            records.append({"discount": rate, "policy_change": float("inf"), "curvature": lam.tolist()})
             break
         w = theta[value_basis.size + len(curvature):].reshape(len(curvature), -1).T  # (p, m)
-        coefficients = torch.linalg.lstsq(phi, centre + (phi_beta @ w) / lam).solution
+        coefficients = torch.linalg.lstsq(phi, improved_mean(centre + (beta_basis @ w) / lam, lam, low, high,
+                                                             gamma)).solution
         curvature = lam
-        set_value(J, value_basis, u)
+        set_value(J, *value_basis.raw_layer(u[:, None]))
         after = phi_probe @ coefficients
         change = float(torch.linalg.norm(after - before) / max(float(torch.linalg.norm(after)), 1e-12))
         se = jackknife_se(leave_out[:, :value_basis.size] @ value_probe.T)  # (probe,)
-        records.append({"policy_change": change, "curvature": lam.tolist(),
+        records.append({"discount": rate, "policy_change": change, "curvature": lam.tolist(),
                         "value_se": float(torch.sqrt(torch.mean(se**2))),
                         "value_rms": float(torch.sqrt(torch.mean((value_probe @ u) ** 2)))})
         before = after
-        if change <= tol:
+        if change <= tol and rate == discount:
             break
-    head.set_mean_layer(*actor_basis.raw_layer(coefficients))
+    set_policy_mean(head, *actor_basis.raw_layer(coefficients))
     head.set_curvature(curvature)
     return records
+
+
+def with_centre(phi: Tensor, centre: Tensor) -> Tensor:
+    """[φ, c⊥] (n, p + k): the orthonormal basis φ (n, p, columns of norm √n) and the parts of the policy's centre
+    c = clip(μ) (n, m) outside its span, normalised alike (k ≤ m; none where the bound never binds and c = μ is in
+    it). β = ∂_a q^π at c is ∂_a r(x, c) + ∂_a(L^a J)(x), and for a reward quadratic in a the first is linear in c:
+    where the bound binds, c is not in the span of the actor's features (μ is), so neither is β without c."""
+    outside = centre - phi @ (phi.T @ centre) / len(phi)
+    keep = torch.linalg.norm(outside, dim=0) > CENTRE_TOL * torch.linalg.norm(centre, dim=0)
+    size = torch.linalg.norm(outside[:, keep], dim=0)
+    return torch.cat([phi, outside[:, keep] / size * len(phi) ** 0.5], dim=1)
+
+
+def improved_mean(target: Tensor, curvature: Tensor, low: Tensor, high: Tensor, temperature: float) -> Tensor:
+    """The improved mean c + β/λ (n, m) clipped to SPREAD standard deviations √(γ/λ) outside [low, high] (to the box
+    at γ = 0), what the actor's features are fitted to: the policy hardly changes beyond, and unclipped, the states
+    where the bound binds (|c + β/λ| up to 7 times the bound on the double integrator) dominate the fit."""
+    spread = SPREAD * torch.sqrt(temperature / curvature)
+    return torch.minimum(torch.maximum(target, low - spread), high + spread)

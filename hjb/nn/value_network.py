@@ -46,7 +46,14 @@ class _AffineOutput:
         net = self.net
         if net.v_profiled:
             y = _power_law(x, net.v_power, net.v_centre) * y
+        if net.v_quadratic_set:
+            return net.v_offset + net.v_scale * y + _quadratic(x, net.v_linear, net.v_quadratic)
         return net.v_offset + net.v_scale * y
+
+
+def _quadratic(x: Tensor, linear: Tensor, quadratic: Tensor) -> Tensor:
+    """xᵀb + xᵀMx (n, 1) at x (n, d), b (d,), M (d, d)."""
+    return (x @ linear + ((x @ quadratic) * x).sum(dim=-1)).reshape(-1, 1)
 
 
 def _power_law(x: Tensor, power: Tensor, centre: Tensor) -> Tensor:
@@ -101,6 +108,11 @@ class ValueNetwork:
         self.net.register_buffer("v_power", torch.zeros(d, dtype=torch.float64))
         self.net.register_buffer("v_centre", torch.ones(d, dtype=torch.float64))
         self.net.v_profiled = False
+        # A quadratic xᵀb + xᵀMx beside the network (set_quadratic: the model-free exact solve's monomials); none
+        # until set.
+        self.net.register_buffer("v_linear", torch.zeros(d, dtype=torch.float64))
+        self.net.register_buffer("v_quadratic", torch.zeros(d, d, dtype=torch.float64))
+        self.net.v_quadratic_set = False
         self.net.apply_output_transform(_AffineOutput(self.net))
 
     def _plain(self, domain: Box | SpaceTime, width: int, depth: int, activation: str, output) -> None:
@@ -163,6 +175,16 @@ class ValueNetwork:
             net.v_power.copy_(torch.as_tensor(np.asarray(power, dtype=float).reshape(-1)))
             net.v_centre.copy_(torch.as_tensor(np.asarray(centre, dtype=float).reshape(-1)))
         net.v_profiled = bool(torch.any(net.v_power != 0))
+
+    @torch.no_grad()
+    def set_quadratic(self, linear: Tensor, quadratic: Tensor) -> None:
+        """V = offset + scale·m(x)·N + xᵀb + xᵀMx with b = linear (d,), M = quadratic (d, d), on a Box."""
+        if self.condition is not None:
+            raise ProblemError("a quadratic term needs a value network on a Box; this one is on a space-time cylinder")
+        net = self._affine()
+        net.v_linear.copy_(torch.as_tensor(linear, dtype=torch.float64).reshape(net.v_linear.shape))
+        net.v_quadratic.copy_(torch.as_tensor(quadratic, dtype=torch.float64).reshape(net.v_quadratic.shape))
+        net.v_quadratic_set = bool(torch.any(net.v_linear != 0) or torch.any(net.v_quadratic != 0))
 
     def profile(self, x: Tensor) -> Tensor:
         """m(x) (n,) at x (n, d), detached float64: ones without a profile."""
@@ -258,9 +280,12 @@ class ValueNetwork:
         if affine:
             state.setdefault("v_power", torch.zeros_like(self.net.v_power))
             state.setdefault("v_centre", torch.ones_like(self.net.v_centre))
+            state.setdefault("v_linear", torch.zeros_like(self.net.v_linear))
+            state.setdefault("v_quadratic", torch.zeros_like(self.net.v_quadratic))
         self.net.load_state_dict(state)
         if affine:
             self.net.v_profiled = bool(torch.any(self.net.v_power != 0))
+            self.net.v_quadratic_set = bool(torch.any(self.net.v_linear != 0) or torch.any(self.net.v_quadratic != 0))
 
     def is_finite(self) -> bool:
         """True when every weight is finite."""

@@ -11,6 +11,7 @@ import torch
 from scipy.integrate import quad
 
 from hjb.geometry import Box
+from hjb.learning import lstd
 from hjb.learning.adapters import ProblemEnvironment
 from hjb.learning.learner import learn
 from hjb.learning.lstd import policy_moments
@@ -90,3 +91,38 @@ def test_the_value_standard_error_is_reported_and_zero_without_noise():
         rows = collect_transitions(env, settings.transitions, np.random.default_rng(0), settings.episode_steps)
         learned = learn(rows, env.domain, env.action_low, env.action_high, env.discount, settings, progress=False)
         assert check(learned.history[-1]["fixed_point"][-1])
+
+
+def _double_integrator_discrete_gain(dt: float, rho: float) -> np.ndarray:
+    """K_Δt (1, 2) of the noise-free double integrator's Euler chain (Q = 2I, R = 0.2 in r = −½(sᵀQs + aᵀRa)):
+    P = ½QΔt + δÃᵀPÃ − δÃᵀPB̃ K, K = (½RΔt + δB̃ᵀPB̃)⁻¹δB̃ᵀPÃ, iterated to its fixed point."""
+    delta, a_t, b_t = math.exp(-rho * dt), np.array([[1.0, dt], [0.0, 1.0]]), np.array([[0.0], [dt]])
+    P = np.eye(2)
+    for _ in range(100_000):
+        K = np.linalg.solve(0.1 * dt + delta * b_t.T @ P @ b_t, delta * b_t.T @ P @ a_t)
+        P = np.eye(2) * dt + delta * a_t.T @ P @ a_t - delta * a_t.T @ P @ b_t @ K
+    return K
+
+
+def test_noise_free_double_integrator_reaches_the_discrete_time_gain_by_annealing(monkeypatch):
+    """The 2-D double integrator without noise, whose zero policy lets the state drift for ever: policy iteration
+    from the middle action with the discount annealed from 1/T to ρ reaches the chain's gain K_Δt (the monomials hold
+    its quadratic J and linear policy whatever the learnt features); at ρ from the first round it does not (gain
+    error 5.4 at 20 000 transitions: the zero policy's value is not in the data)."""
+    problem = StochasticLQR(A=[[0.0, 1.0], [0.0, 0.0]], B=[[0.0], [1.0]], Q=[[2.0, 0.0], [0.0, 2.0]], R=[[0.2]],
+                            D=[[0.0], [0.0]], discount=0.1, domain=Box([-0.5, -0.5], [0.5, 0.5]),
+                            action_bounds=([-30.0], [30.0]))  # the greedy policy never reaches the bound
+    env = ProblemEnvironment(problem, dt=0.01)
+    settings = QLearningSettings(transitions=20_000, episode_steps=10, steps=200, window=5, solve_window=10, batch=256)
+    rows = collect_transitions(env, settings.transitions, np.random.default_rng(0), settings.episode_steps)
+    grid = Box([-0.5, -0.5], [0.5, 0.5]).grid(11)
+
+    def gain() -> np.ndarray:
+        learned = learn(rows, env.domain, env.action_low, env.action_high, env.discount, settings, progress=False)
+        assert learned.history[-1]["discount"] == 0.1
+        return -np.linalg.lstsq(np.column_stack([np.ones(len(grid)), grid]), learned.policy(grid), rcond=None)[0][1:].T
+
+    K_dt = _double_integrator_discrete_gain(0.01, 0.1)
+    assert np.max(np.abs(gain() / K_dt - 1)) < 1e-3
+    monkeypatch.setattr(lstd, "discounts", lambda start, discount, rounds: [discount] * rounds)
+    assert np.max(np.abs(gain() / K_dt - 1)) > 0.1
