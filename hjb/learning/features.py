@@ -3,8 +3,8 @@ monomials beside them, and the write-back of a solution into the networks (last 
 
 J's basis is its last hidden layer h_J(x), then x_i·x_j (i ≤ j, while there are no more of them than J's width) and
 x; the actor's is its last hidden layer and x. The monomials hold the LQ family's value and policy exactly, whatever
-the features learnt: with the learnt features alone the double integrator's exact solve on [−0.25, 0.25]² stopped
-4.6% and 3.0% off its gain, with the monomials beside them 0.6% and 0.2%."""
+the features learnt: on the double integrator on [−0.25, 0.25]² (seed 0), policy iteration started at K* on J's learnt
+features alone (and a linear actor) settled 4.6% and 3.0% off K*; the learner with the monomials, 0.47% and 0.26%."""
 from __future__ import annotations
 
 from collections.abc import Callable

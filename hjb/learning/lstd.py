@@ -23,7 +23,6 @@ Tensor = torch.Tensor
 BASIS_TOL = 1e-7  # singular values below this fraction of the largest are dropped from a feature basis
 JACKKNIFE_BLOCKS = 10  # blocks of rows left out in turn for J's standard error
 ANNEAL = 4.0  # the factor by which policy iteration's discount rate falls per round, from 1/(window length) to ρ
-CENTRE_TOL = 1e-6  # c's part outside β's basis joins it when above this fraction of c's size
 SPREAD = 4.0  # an improved mean is clipped this many policy standard deviations outside the action box
 
 
@@ -213,15 +212,14 @@ def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: f
         mean = phi @ coefficients
         centre = torch.clamp(mean, low, high)
         s1, s2, entropy = policy_moments(mean, curvature, low, high, gamma)
-        beta_basis = with_centre(phi_beta, centre)
-        theta, leave_out = evaluate(rows[rate], data, starts, window, rate, q_columns(a - centre, beta_basis, s1, s2),
+        theta, leave_out = evaluate(rows[rate], data, starts, window, rate, q_columns(a - centre, phi_beta, s1, s2),
                                     entropy, JACKKNIFE_BLOCKS)
         u, lam = theta[:value_basis.size], theta[value_basis.size:value_basis.size + len(curvature)]
         if not torch.all(lam > 0):
             records.append({"discount": rate, "policy_change": float("inf"), "curvature": lam.tolist()})
             break
         w = theta[value_basis.size + len(curvature):].reshape(len(curvature), -1).T  # (p, m)
-        coefficients = torch.linalg.lstsq(phi, improved_mean(centre + (beta_basis @ w) / lam, lam, low, high,
+        coefficients = torch.linalg.lstsq(phi, improved_mean(centre + (phi_beta @ w) / lam, lam, low, high,
                                                              gamma)).solution
         curvature = lam
         set_value(J, *value_basis.raw_layer(u[:, None]))
@@ -237,17 +235,6 @@ def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: f
     set_policy_mean(head, *actor_basis.raw_layer(coefficients))
     head.set_curvature(curvature)
     return records
-
-
-def with_centre(phi: Tensor, centre: Tensor) -> Tensor:
-    """[φ, c⊥] (n, p + k): the orthonormal basis φ (n, p, columns of norm √n) and the parts of the policy's centre
-    c = clip(μ) (n, m) outside its span, normalised alike (k ≤ m; none where the bound never binds and c = μ is in
-    it). β = ∂_a q^π at c is ∂_a r(x, c) + ∂_a(L^a J)(x), and for a reward quadratic in a the first is linear in c:
-    where the bound binds, c is not in the span of the actor's features (μ is), so neither is β without c."""
-    outside = centre - phi @ (phi.T @ centre) / len(phi)
-    keep = torch.linalg.norm(outside, dim=0) > CENTRE_TOL * torch.linalg.norm(centre, dim=0)
-    size = torch.linalg.norm(outside[:, keep], dim=0)
-    return torch.cat([phi, outside[:, keep] / size * len(phi) ** 0.5], dim=1)
 
 
 def improved_mean(target: Tensor, curvature: Tensor, low: Tensor, high: Tensor, temperature: float) -> Tensor:
