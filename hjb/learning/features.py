@@ -40,19 +40,6 @@ def actor_features(head) -> Callable[[Tensor], Tensor]:
     return lambda x: torch.cat([last_hidden(head.net, x), x], dim=1)
 
 
-def beta_features(J, head) -> Callable[[Tensor], Tensor]:
-    """x ↦ [h_actor(x), h_J(x), monomials(x)] (n, ·): β ≈ ∂_a(r + L^a J) involves ∇J, so J's features join the
-    actor's (with the actor's alone the double integrator's iteration went unstable)."""
-    quadratic = has_quadratic(J.box.dim, J.net.linears[-1].in_features)
-    return lambda x: torch.cat([last_hidden(head.net, x), last_hidden(J.net, x), monomials(x, quadratic)], dim=1)
-
-
-def extras(J) -> int:
-    """How many monomials end J's basis (and β's): d(d+1)/2 + d, or d."""
-    d = J.box.dim
-    return d * (d + 1) // 2 + d if has_quadratic(d, J.net.linears[-1].in_features) else d
-
-
 @torch.no_grad()
 def set_value(J, weights: Tensor, bias: Tensor) -> None:
     """J(x) = value_features(J)(x)·weights + bias (weights (width + k, 1), bias (1,)): the network's last layer, its

@@ -16,7 +16,7 @@ import torch
 from hjb.errors import ProblemError, TrainingDivergedError
 from hjb.geometry.box import Box
 from hjb.learning.advantage import AdvantageActor
-from hjb.learning.features import extras, set_value, value_features
+from hjb.learning.features import set_value, value_features
 from hjb.learning.gaussian_q import GaussianQ
 from hjb.learning.learned import LearnedSolution, orthogonality_z
 from hjb.learning.lstd import basis, evaluate, q_fixed_point, value_rows
@@ -188,7 +188,7 @@ def refit_value(J: ValueNetwork, head, data: tuple, starts: torch.Tensor, window
         return 0.0
     x, a = data[0], data[1]
     before = J(x[starts])[:, 0]
-    value_basis, phi = basis(value_features(J), x, extras(J))
+    value_basis, phi = basis(value_features(J), x)
     empty = torch.zeros(len(x), 0, dtype=x.dtype)
     value = value_rows(value_basis, phi, data, starts, window, discount)
     set_value(J, *value_basis.raw_layer(evaluate(value, data, starts, window, discount, empty, head.rate(x, a))[:, None]))

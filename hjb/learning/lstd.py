@@ -17,20 +17,11 @@ from dataclasses import dataclass
 
 import torch
 
-from hjb.learning.features import (
-    actor_features,
-    beta_features,
-    extras,
-    set_policy_mean,
-    set_value,
-    value_features,
-)
+from hjb.learning.features import actor_features, set_policy_mean, set_value, value_features
 
 Tensor = torch.Tensor
 BASIS_TOL = 1e-7  # singular values below this fraction of the largest are dropped from a feature basis
 JACKKNIFE_BLOCKS = 10  # blocks of rows left out in turn for J's standard error
-EXTRA_TOL = 1e-5  # a monomial direction outside the learnt features' span joins the basis above this fraction of
-# the monomials' size (at 1e-4 the noise-free double integrator's gain is 2.6e-3 off, at 1e-5 4e-5)
 ANNEAL = 4.0  # the factor by which policy iteration's discount rate falls per round, from 1/(window length) to ρ
 SPREAD = 4.0  # an improved mean is clipped this many policy standard deviations outside the action box
 
@@ -57,30 +48,15 @@ class Basis:
         return head, coefficients[-1] - self.mean @ head
 
 
-def basis(features: Callable[[Tensor], Tensor], x: Tensor, extras: int = 0) -> tuple[Basis, Tensor]:
+def basis(features: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Basis, Tensor]:
     """The whitened, centred basis of h = features(x) (n, k) on the states x (φ has mean 0 and identity covariance
-    there, but for the constant), and φ(x) (n, p). The last `extras` columns of h (the monomials) join only with their
-    part outside the span of the others, and only the directions of it above EXTRA_TOL of their size: where the learnt
-    features already hold them (lqr1d's x², x) they add nothing but near-collinear, noisy directions (qlearn_lqr1d, seed
-    1: J 0.099 off with every monomial, 0.035 with none, 0.032 with those above EXTRA_TOL)."""
+    there, but for the constant), and φ(x) (n, p)."""
     h = features(x)
-    mean, root_n = h.mean(dim=0), len(x) ** 0.5
-    k = h.shape[1] - extras
-    u, s, vt = torch.linalg.svd(h[:, :k] - mean[:k], full_matrices=False)
+    mean = h.mean(dim=0)
+    u, s, vt = torch.linalg.svd(h - mean, full_matrices=False)
     keep = s > BASIS_TOL * s[0]
-    W = torch.zeros(h.shape[1], int(keep.sum()), dtype=h.dtype)
-    W[:k] = vt[keep].T / s[keep] * root_n
-    phi = u[:, keep] * root_n
-    if extras:
-        extra = h[:, k:] - mean[k:]
-        projection = phi.T @ extra / len(x)  # (p, extras)
-        u2, s2, vt2 = torch.linalg.svd(extra - phi @ projection, full_matrices=False)
-        keep2 = s2 > EXTRA_TOL * torch.linalg.norm(extra, dim=0).max()
-        W2 = vt2[keep2].T / s2[keep2] * root_n  # (extras, q)
-        block = torch.zeros(h.shape[1], W2.shape[1], dtype=h.dtype)
-        block[:k], block[k:] = -W[:k] @ projection @ W2, W2  # φ2 = (extra − φ·projection)·W2 in terms of h
-        W, phi = torch.cat([W, block], dim=1), torch.cat([phi, u2[:, keep2] * root_n], dim=1)
-    return Basis(features, mean, W), torch.cat([phi, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
+    whitened = Basis(features, mean, vt[keep].T / s[keep] * len(x) ** 0.5)
+    return whitened, torch.cat([u[:, keep] * len(x) ** 0.5, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
 
 
 def window_sums(values: Tensor, starts: Tensor, window: int, dt: Tensor, discount: float) -> tuple[Tensor, Tensor]:
@@ -217,11 +193,13 @@ def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: f
     layer and the head (the actor's last layer and λ). Stops, keeping the last policy, if a curvature λ_i ≤ 0 (the data
     show no maximum in a). Returns one record per round: discount, policy_change and curvature."""
     x, a = data[0], data[1]
-    value_basis, phi_value = basis(value_features(J), x, extras(J))
+    value_basis, phi_value = basis(value_features(J), x)
     phi_next = value_basis(data[3])
-    actor_basis, phi = basis(actor_features(head), x, x.shape[1])
+    actor_basis, phi = basis(actor_features(head), x)
     phi_probe, value_probe = actor_basis(probe), value_basis(probe)
-    phi_beta = basis(beta_features(J, head), x, extras(J))[1]
+    # β ≈ ∂_a(r + L^a J) at the centre involves ∇J: the actor's features alone left the double integrator's
+    # iteration unstable (λ < 0 by the third round); with J's features beside them it settled
+    phi_beta = basis(lambda z: torch.cat([actor_features(head)(z), value_features(J)(z)], dim=1), x)[1]
     curvature, low, high, gamma = head.curvature().detach(), head.low, head.high, head.temperature
     # the first policy is the middle action, whose state moves as the uncontrolled one; the actor Adam left behind
     # may push the state away faster than 1/(2T) (the noise-free double integrator's did: λ < 0 at once)
