@@ -19,6 +19,17 @@ MEAN_SCALE = 0.1  # μ = middle + MEAN_SCALE·half·y, y the actor network's out
 Tensor = torch.Tensor
 
 
+class _MeanOutput:
+    """(x, y) ↦ middle + scale·y + x·S with S the net's mean_linear: an object reading its own net, so that a deep copy
+    of the network reads the copy's S (a closure over the head would keep reading the original's)."""
+
+    def __init__(self, net, middle: Tensor, scale: Tensor):
+        self.net, self.middle, self.scale = net, middle, scale
+
+    def __call__(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.middle + self.scale * y + x @ self.net.mean_linear
+
+
 class GaussianQ:
     """q(x, a) (n,) and the policy N(μ(x), γ/λ) truncated to [low, high] (m,); μ an FNN on the inputs z(x)."""
 
@@ -36,7 +47,7 @@ class GaussianQ:
         # half-range (with the full half-range, lqr1d's μ wandered and held J at the flat start: gain −100% after 3000 steps)
         # μ also has a linear term x·S beside the network (S (d, m), zero until the exact solve sets it)
         self.net.register_buffer("mean_linear", torch.zeros(state_dim, m, dtype=torch.float64))
-        self.net.apply_output_transform(lambda x, y: middle + MEAN_SCALE * half * y + x @ self.net.mean_linear)
+        self.net.apply_output_transform(_MeanOutput(self.net, middle, MEAN_SCALE * half))
         self.log_curvature = torch.nn.Parameter(torch.full((m,), math.log(curvature), dtype=torch.float64))
 
     def parameters(self) -> list:
