@@ -163,10 +163,16 @@ def format_table(report: dict) -> str:
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
         body = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
         lines += [title, body[0], "  ".join("-" * w for w in widths)] + body[1:] + [""]
-    verdict = f"suite {report['suite']}: " + _verdict(report)
+    verdict = f"suite {_suite(report)}: " + _verdict(report)
     if "wall_seconds" in report:
         verdict += f" ({report['wall_seconds']:.0f} s wall, {report.get('jobs', 1)} at a time)"
     return "\n".join(lines + [verdict])
+
+
+def _suite(report: dict, quote: str = "") -> str:
+    """The suite's name, and the cases run where `--case` chose some: full (only qlearn_lqr1d)."""
+    only = report.get("only")
+    return f"{quote}{report['suite']}{quote}" + (f" (only {', '.join(only)})" if only else "")
 
 
 def _md(cell: str) -> str:
@@ -183,7 +189,7 @@ def _by_time(case: dict) -> list[str]:
 def format_markdown(report: dict) -> str:
     """report.md: the suite, its verdict, one markdown table per kind of case, per-time details and errors."""
     lines = [
-        f"# hjb validation — suite `{report['suite']}`",
+        f"# hjb validation — suite {_suite(report, '`')}",
         "",
         f"Created {report['created']}, seed {report['seed']}. Result: **{'PASS' if report['passed'] else 'FAIL'}**"
         + (f" in {report['wall_seconds']:.0f} s wall ({report.get('jobs', 1)} cases at a time)." if "wall_seconds" in report else "."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from hjb.cluster.client import check_jobs, dask_client, map_in_order
@@ -39,19 +40,20 @@ def run_cases(cases: list[Case], seed: int | None = None, progress: bool = True,
 
 def run_suite(
     name: str, out_dir: str | os.PathLike, seed: int | None = None, progress: bool = True, jobs: int = 1, threads: int = 1,
-    scheduler: str | None = None,
+    scheduler: str | None = None, only: Sequence[str] | None = None,
 ) -> dict:
-    """Run every case of suite `name` (run_cases: `jobs` at a time, or on the cluster at `scheduler`), write
+    """Run every case of suite `name` (those named in `only`, if given; run_cases: `jobs` at a time, or on the cluster at `scheduler`), write
     report.json, report.md and the PNGs into out_dir; return the report."""
     from hjb.validation.report import write_report
 
-    cases = get_suite(name)
+    cases = get_suite(name, only)
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     wall = time.perf_counter()
     results = run_cases(cases, seed=seed, progress=progress, jobs=jobs, threads=threads, scheduler=scheduler)
     report = {
         "suite": name,
         "seed": seed,
+        "only": None if only is None else [case.name for case in cases],
         "created": started,
         "passed": all(r["passed"] for r in results),
         "jobs": jobs if scheduler is None else None,

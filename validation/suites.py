@@ -2,6 +2,7 @@
 Lyapunov laws, noised Gaussian mixtures); `quick` ⊂ `full`."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
@@ -328,8 +329,15 @@ def _full() -> list[Case]:
 SUITES: dict[str, list[Case]] = {"quick": _quick(), "full": _full()}
 
 
-def get_suite(name: str) -> list[Case]:
-    """The cases of suite `name`; UnknownNameError naming the valid suites otherwise."""
+def get_suite(name: str, only: Sequence[str] | None = None) -> list[Case]:
+    """The cases of suite `name` (those named in `only`, in the suite's order, if given); UnknownNameError naming the
+    valid suites, or the suite's cases, otherwise."""
     if name not in SUITES:
         raise UnknownNameError(f"unknown validation suite {name!r}; expected one of {', '.join(SUITES)}")
-    return SUITES[name]
+    if only is None:
+        return SUITES[name]
+    names = [case.name for case in SUITES[name]]
+    unknown = [case for case in only if case not in names]
+    if unknown:
+        raise UnknownNameError(f"unknown case {unknown[0]!r} in suite {name!r}; expected one of {', '.join(names)}")
+    return [case for case in SUITES[name] if case.name in only]

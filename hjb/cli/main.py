@@ -76,10 +76,10 @@ def _validate(args) -> int:
     from hjb.validation.runner import run_suite
     from hjb.validation.suites import get_suite
 
-    cases = get_suite(args.suite)  # fail on an unknown name before any work
+    cases = get_suite(args.suite, args.case)  # fail on an unknown name before any work
     out = args.out if args.out is not None else f"runs/validation/{args.suite}"
     report = run_suite(args.suite, out, seed=args.seed, progress=not args.quiet, jobs=_jobs(args, len(cases)),
-                       threads=args.threads, scheduler=args.scheduler)
+                       threads=args.threads, scheduler=args.scheduler, only=args.case)
     print(format_table(report))
     print(f"report: {out}/report.md")
     return 0 if report["passed"] else 1

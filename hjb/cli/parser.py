@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--suite", default="quick", help="quick or full (default quick)")
     validate.add_argument("--out", metavar="DIR", help="report directory (default runs/validation/<suite>)")
     validate.add_argument("--seed", type=int, help="replace every case's settings.seed")
+    validate.add_argument("--case", action="append", metavar="NAME",
+                          help="run only this case of the suite (repeatable; `hjb list` names them)")
     _add_cluster_options(validate, "cases")
     _add_run_options(validate)
     _add_sweep(sub)

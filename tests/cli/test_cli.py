@@ -175,6 +175,12 @@ def test_unknown_suite():
     assert error_line(result) == "hjb: error: unknown validation suite 'nightly'; expected one of quick, full"
 
 
+def test_unknown_case():
+    result = run_cli("validate", "--suite", "quick", "--case", "lqr1d", "--case", "lqr3d")
+    assert result.returncode == 2
+    assert error_line(result).startswith("hjb: error: unknown case 'lqr3d' in suite 'quick'; expected one of lqr1d, ")
+
+
 def test_unknown_format(run_dir):
     result = run_cli("export", str(run_dir), "--format", "xlsx")
     assert result.returncode == 2
@@ -212,3 +218,13 @@ def test_validate_with_a_tiny_suite(tmp_path, monkeypatch, capsys, tolerance, ex
     assert "| lqr1d |" in (tmp_path / "report.md").read_text()
     for kind in ("value", "policy", "convergence"):
         assert (tmp_path / f"lqr1d_{kind}.png").is_file()
+
+
+def test_validate_runs_only_the_named_cases(tmp_path, monkeypatch, capsys):
+    first, second = (dataclasses.replace(suites.get_suite("quick")[0], name=name, settings=TINY_SETTINGS,
+                                         grid_points=21, tolerances={"value_rel_l2": 1e9}) for name in ("a", "b"))
+    monkeypatch.setitem(suites.SUITES, "tiny", [first, second])
+    assert main(["validate", "--suite", "tiny", "--case", "b", "--out", str(tmp_path), "--quiet"]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [case["name"] for case in report["cases"]] == ["b"] and report["only"] == ["b"]
+    assert "suite tiny (only b): all cases passed" in capsys.readouterr().out
