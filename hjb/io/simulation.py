@@ -86,10 +86,10 @@ def simulation_figure(learned: Rollout, optimal: Rollout | None, state_names: Se
         mean = rollout.cumulative.mean(axis=0)
         band = 2.0 * rollout.cumulative.std(axis=0, ddof=1) / math.sqrt(len(rollout.cumulative)) \
             if len(rollout.cumulative) > 1 else np.zeros_like(mean)
-        line, = ax.plot(t, mean, label=f"{label}: {rollout.mean():.4g} ± {rollout.stderr():.2g}")
+        line, = ax.plot(t, mean, label=f"{label}: {rollout.mean():.4g} ± {rollout.stderr():.2g} (s.e.)")
         ax.fill_between(t, mean - band, mean + band, color=line.get_color(), alpha=0.25)
     ax.set_xlabel("t")
     ax.set_ylabel("cumulative discounted reward")
-    ax.legend(fontsize="small", title="mean ± 2 s.e.", title_fontsize="small")
+    ax.legend(fontsize="small", title="final mean ± s.e.; band: mean ± 2 s.e.", title_fontsize="small")
     fig.suptitle(title)
     return fig
