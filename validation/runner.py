@@ -42,8 +42,8 @@ def run_suite(
     name: str, out_dir: str | os.PathLike, seed: int | None = None, progress: bool = True, jobs: int = 1, threads: int = 1,
     scheduler: str | None = None, only: Sequence[str] | None = None,
 ) -> dict:
-    """Run every case of suite `name` (those named in `only`, if given; run_cases: `jobs` at a time, or on the cluster at `scheduler`), write
-    report.json, report.md and the PNGs into out_dir; return the report."""
+    """Run every case of suite `name`, or those named in `only` (run_cases: `jobs` at a time, or on the cluster at
+    `scheduler`), write report.json, report.md and the PNGs into out_dir; return the report."""
     from hjb.validation.report import write_report
 
     cases = get_suite(name, only)

@@ -77,7 +77,8 @@ def _validate(args) -> int:
     from hjb.validation.suites import get_suite
 
     cases = get_suite(args.suite, args.case)  # fail on an unknown name before any work
-    out = args.out if args.out is not None else f"runs/validation/{args.suite}"
+    default = args.suite if args.case is None else f"{args.suite}-" + "+".join(case.name for case in cases)
+    out = args.out if args.out is not None else f"runs/validation/{default}"  # a subset leaves the suite's report
     report = run_suite(args.suite, out, seed=args.seed, progress=not args.quiet, jobs=_jobs(args, len(cases)),
                        threads=args.threads, scheduler=args.scheduler, only=args.case)
     print(format_table(report))

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(solve)
     validate = sub.add_parser("validate", help="run a validation suite against closed forms")
     validate.add_argument("--suite", default="quick", help="quick or full (default quick)")
-    validate.add_argument("--out", metavar="DIR", help="report directory (default runs/validation/<suite>)")
+    validate.add_argument("--out", metavar="DIR", help="report directory (default runs/validation/<suite>, or "
+                          "runs/validation/<suite>-<case>+<case>… with --case)")
     validate.add_argument("--seed", type=int, help="replace every case's settings.seed")
     validate.add_argument("--case", action="append", metavar="NAME",
                           help="run only this case of the suite (repeatable; `hjb list` names them)")

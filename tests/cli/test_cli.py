@@ -224,7 +224,8 @@ def test_validate_runs_only_the_named_cases(tmp_path, monkeypatch, capsys):
     first, second = (dataclasses.replace(suites.get_suite("quick")[0], name=name, settings=TINY_SETTINGS,
                                          grid_points=21, tolerances={"value_rel_l2": 1e9}) for name in ("a", "b"))
     monkeypatch.setitem(suites.SUITES, "tiny", [first, second])
-    assert main(["validate", "--suite", "tiny", "--case", "b", "--out", str(tmp_path), "--quiet"]) == 0
-    report = json.loads((tmp_path / "report.json").read_text())
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "--suite", "tiny", "--case", "b", "--quiet"]) == 0
+    report = json.loads((tmp_path / "runs" / "validation" / "tiny-b" / "report.json").read_text())
     assert [case["name"] for case in report["cases"]] == ["b"] and report["only"] == ["b"]
     assert "suite tiny (only b): all cases passed" in capsys.readouterr().out
