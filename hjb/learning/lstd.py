@@ -204,15 +204,15 @@ def q_fixed_point(J, head, data: tuple, starts: Tensor, window: int, discount: f
     # the first policy is the middle action, whose state moves as the uncontrolled one; the actor Adam left behind
     # may push the state away faster than 1/(2T) (the noise-free double integrator's did: λ < 0 at once)
     coefficients = torch.linalg.lstsq(phi, ((low + high) / 2).expand(len(x), -1)).solution  # (p, m)
-    records, before, rows = [], phi_probe @ coefficients, {}
+    records, before, value, value_rate = [], phi_probe @ coefficients, None, None
     first_window = float(data[4][int(starts[0]):int(starts[0]) + window].sum())
     for rate in discounts(1.0 / first_window, discount, iterations):
-        if rate not in rows:
-            rows = {rate: value_rows(value_basis, phi_value, data, starts, window, rate, phi_next)}
+        if rate != value_rate:  # the rows depend on the discount: rebuilt only when it changes
+            value, value_rate = value_rows(value_basis, phi_value, data, starts, window, rate, phi_next), rate
         mean = phi @ coefficients
         centre = torch.clamp(mean, low, high)
         s1, s2, entropy = policy_moments(mean, curvature, low, high, gamma)
-        theta, leave_out = evaluate(rows[rate], data, starts, window, rate, q_columns(a - centre, phi_beta, s1, s2),
+        theta, leave_out = evaluate(value, data, starts, window, rate, q_columns(a - centre, phi_beta, s1, s2),
                                     entropy, JACKKNIFE_BLOCKS)
         u, lam = theta[:value_basis.size], theta[value_basis.size:value_basis.size + len(curvature)]
         if not torch.all(lam > 0):

@@ -51,6 +51,13 @@ class _AffineOutput:
         return net.v_offset + net.v_scale * y
 
 
+def _refresh_flags(net) -> None:
+    """The output transform's shortcuts, derived from the buffers: v_profiled (some power ≠ 0) and v_quadratic_set
+    (some linear or quadratic coefficient ≠ 0)."""
+    net.v_profiled = bool(torch.any(net.v_power != 0))
+    net.v_quadratic_set = bool(torch.any(net.v_linear != 0) or torch.any(net.v_quadratic != 0))
+
+
 def _quadratic(x: Tensor, linear: Tensor, quadratic: Tensor) -> Tensor:
     """xᵀb + xᵀMx (n, 1) at x (n, d), b (d,), M (d, d)."""
     return (x @ linear + ((x @ quadratic) * x).sum(dim=-1)).reshape(-1, 1)
@@ -174,7 +181,7 @@ class ValueNetwork:
         with torch.no_grad():
             net.v_power.copy_(torch.as_tensor(np.asarray(power, dtype=float).reshape(-1)))
             net.v_centre.copy_(torch.as_tensor(np.asarray(centre, dtype=float).reshape(-1)))
-        net.v_profiled = bool(torch.any(net.v_power != 0))
+        _refresh_flags(net)
 
     @torch.no_grad()
     def set_quadratic(self, linear: Tensor, quadratic: Tensor) -> None:
@@ -184,7 +191,7 @@ class ValueNetwork:
         net = self._affine()
         net.v_linear.copy_(torch.as_tensor(linear, dtype=torch.float64).reshape(net.v_linear.shape))
         net.v_quadratic.copy_(torch.as_tensor(quadratic, dtype=torch.float64).reshape(net.v_quadratic.shape))
-        net.v_quadratic_set = bool(torch.any(net.v_linear != 0) or torch.any(net.v_quadratic != 0))
+        _refresh_flags(net)
 
     def profile(self, x: Tensor) -> Tensor:
         """m(x) (n,) at x (n, d), detached float64: ones without a profile."""
@@ -284,8 +291,7 @@ class ValueNetwork:
             state.setdefault("v_quadratic", torch.zeros_like(self.net.v_quadratic))
         self.net.load_state_dict(state)
         if affine:
-            self.net.v_profiled = bool(torch.any(self.net.v_power != 0))
-            self.net.v_quadratic_set = bool(torch.any(self.net.v_linear != 0) or torch.any(self.net.v_quadratic != 0))
+            _refresh_flags(self.net)
 
     def is_finite(self) -> bool:
         """True when every weight is finite."""
